@@ -1,0 +1,36 @@
+"""All configuration in one place, read from FIELDSCOPE_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIELDSCOPE_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./data/fieldscope.db",
+        description="SQLAlchemy URL. SQLite (WAL) by default; postgresql+psycopg://... for teams.",
+    )
+    token_ttl_days: int = Field(
+        default=7, ge=1, le=90, description="A device token stays valid this long unused."
+    )
+    password_min_length: int = Field(default=10, ge=8)
+    max_text_length: int = Field(
+        default=20_000, description="Longest note, quote or write-up accepted, in characters."
+    )
+    page_size_max: int = Field(default=500, description="Largest page a list endpoint returns.")
+    static_dir: Path | None = Field(
+        default=None, description="Built PWA to serve at /; defaults to the packaged build."
+    )
+    base_url: str = Field(default="http://127.0.0.1:8000", description="Used in setup links.")
+    sqlite_busy_timeout_ms: int = 30_000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
