@@ -1,0 +1,264 @@
+"""Observation totals: meetings and hours per site and level, against targets.
+
+Counting rules (also in docs and the API schema):
+- A meeting counts once when it has at least one ended, non-deleted session; deleted
+  meetings and meetings of deleted sites never count.
+- A meeting's observed time is the length of the UNION of its sessions' observed
+  intervals (span minus pauses): two fieldworkers observing the same hour add one hour.
+- `observer_*` is the sum of session durations (effort), reported separately.
+- Running sessions are not counted; they are reported as `open_sessions`.
+- Exact seconds are kept; hours are rounded to 2 decimals only for display.
+
+Speed: `queries.cells` aggregates every single-session meeting in SQL; only the sessions of
+co-observed meetings come back for the union, so cost grows with co-observation, not with
+the size of the study. Nothing is cached or derived, so totals are never stale.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from fieldscope.errors import AppError, not_found
+from fieldscope.participants.models import Level
+from fieldscope.studies.models import Site, Study
+from fieldscope.totals import queries
+from fieldscope.totals.schemas import (
+    ClinicalLeaders,
+    Levels,
+    LevelTally,
+    Progress,
+    SiteTotals,
+    StudyTotals,
+    Tally,
+)
+
+LEVELS = tuple(level.value for level in Level)
+Interval = tuple[float, float]
+
+
+def _instant(value: Any) -> float | None:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def observed_intervals(
+    started_at: datetime, ended_at: datetime, pauses: list[dict[str, Any]]
+) -> list[Interval]:
+    """The session's span minus its pauses, as (start, end) POSIX seconds.
+
+    Pauses are clipped to the span; an open pause runs to the end of the session.
+    Unreadable pauses are ignored (validation rejects them on write).
+    """
+    start, end = started_at.timestamp(), ended_at.timestamp()
+    if end <= start:
+        return []
+    gaps: list[Interval] = []
+    for pause in pauses:
+        p_start = _instant(pause.get("start")) if isinstance(pause, dict) else None
+        if p_start is None:
+            continue
+        p_end = _instant(pause.get("end"))
+        gaps.append((max(p_start, start), min(end if p_end is None else p_end, end)))
+    out: list[Interval] = []
+    cursor = start
+    for g_start, g_end in sorted(g for g in gaps if g[1] > g[0]):
+        if g_start > cursor:
+            out.append((cursor, g_start))
+        cursor = max(cursor, g_end)
+    if cursor < end:
+        out.append((cursor, end))
+    return out
+
+
+def union_seconds(intervals: list[Interval]) -> float:
+    """Length of the union of intervals (overlaps counted once)."""
+    total = 0.0
+    cur_start = cur_end = None
+    for start, end in sorted(intervals):
+        if cur_end is None or start > cur_end:
+            if cur_end is not None and cur_start is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = start, end
+        else:
+            cur_end = max(cur_end, end)
+    if cur_end is not None and cur_start is not None:
+        total += cur_end - cur_start
+    return total
+
+
+@dataclass
+class _Acc:
+    meetings: int = 0
+    seconds: float = 0.0
+    observer_seconds: float = 0.0
+    sessions: int = 0
+    co_observed: int = 0
+    open_sessions: int = 0
+
+    def add(self, other: _Acc) -> None:
+        self.meetings += other.meetings
+        self.seconds += other.seconds
+        self.observer_seconds += other.observer_seconds
+        self.sessions += other.sessions
+        self.co_observed += other.co_observed
+        self.open_sessions += other.open_sessions
+
+
+@dataclass
+class _SiteAcc:
+    levels: dict[str, _Acc] = field(default_factory=lambda: {lv: _Acc() for lv in LEVELS})
+    leaders: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LEVELS, 0))
+    leaders_total: int = 0
+
+    def overall(self) -> _Acc:
+        acc = _Acc()
+        for level in self.levels.values():
+            acc.add(level)
+        return acc
+
+
+def _hours(seconds: float) -> float:
+    return round(seconds / 3600, 2)
+
+
+def _fraction(done: float, target: float) -> float | None:
+    return round(done / target, 4) if target > 0 else None
+
+
+def _tally(acc: _SiteAcc, target_hours: float, target_meetings: int) -> dict[str, Any]:
+    total = acc.overall()
+    return {
+        "meetings": total.meetings,
+        "hours": _hours(total.seconds),
+        "seconds": total.seconds,
+        "observer_hours": _hours(total.observer_seconds),
+        "observer_seconds": total.observer_seconds,
+        "sessions": total.sessions,
+        "co_observed_meetings": total.co_observed,
+        "open_sessions": total.open_sessions,
+        "target_hours": target_hours,
+        "target_meetings": target_meetings,
+        "progress": Progress(
+            hours=_fraction(total.seconds, target_hours * 3600),
+            meetings=_fraction(total.meetings, target_meetings),
+        ),
+        "levels": Levels(
+            **{
+                lv: LevelTally(
+                    meetings=a.meetings,
+                    hours=_hours(a.seconds),
+                    seconds=a.seconds,
+                    observer_hours=_hours(a.observer_seconds),
+                )
+                for lv, a in acc.levels.items()
+            }
+        ),
+        "clinical_leaders": ClinicalLeaders(**acc.leaders, total=acc.leaders_total),
+    }
+
+
+def _accumulate(session: Session, study_id: uuid.UUID) -> dict[uuid.UUID, _SiteAcc]:
+    sites: dict[uuid.UUID, _SiteAcc] = defaultdict(_SiteAcc)
+    for cell in queries.cells(session, study_id):
+        acc = sites[cell.site_id].levels.setdefault(cell.level, _Acc())
+        acc.add(
+            _Acc(
+                meetings=cell.meetings,
+                seconds=cell.simple_seconds,
+                observer_seconds=cell.observer_seconds,
+                sessions=cell.sessions,
+                co_observed=cell.co_observed,
+                open_sessions=cell.open_sessions,
+            )
+        )
+    per_meeting: dict[uuid.UUID, list[queries.SessionSpan]] = defaultdict(list)
+    for span in queries.spans_to_union(session, study_id):
+        per_meeting[span.meeting_id].append(span)
+    for spans in per_meeting.values():
+        first = spans[0]
+        acc = sites[first.site_id].levels.setdefault(first.level, _Acc())
+        intervals: list[Interval] = []
+        for span in spans:
+            mine = observed_intervals(span.started_at, span.ended_at, span.pauses)
+            intervals.extend(mine)
+            if span.duration_seconds is None:  # SQL could not sum it
+                acc.observer_seconds += sum(e - s for s, e in mine)
+        acc.seconds += union_seconds(intervals)
+    for site_id, level, n in queries.clinical_leaders(session, study_id):
+        site = sites[site_id]
+        site.leaders_total += n
+        if level in site.leaders:
+            site.leaders[level] += n
+    return sites
+
+
+def study_totals(session: Session, study_id: uuid.UUID) -> StudyTotals:
+    """Totals of one study (no authorisation here: callers check membership)."""
+    study = session.get(Study, study_id)
+    if study is None or study.deleted_at is not None:
+        raise not_found("Study")
+    site_rows = session.exec(
+        select(Site)
+        .where(Site.study_id == study_id, col(Site.deleted_at).is_(None))
+        .order_by(col(Site.code))
+    ).all()
+    accs = _accumulate(session, study_id)
+    grand = _SiteAcc()
+    sites: list[SiteTotals] = []
+    for site in site_rows:
+        acc = accs.get(site.id, _SiteAcc())
+        for lv, level_acc in acc.levels.items():
+            grand.levels.setdefault(lv, _Acc()).add(level_acc)
+        for lv, n in acc.leaders.items():
+            grand.leaders[lv] += n
+        grand.leaders_total += acc.leaders_total
+        sites.append(
+            SiteTotals(
+                site_id=site.id,
+                code=site.code,
+                name=site.name,
+                **_tally(acc, float(site.target_hours), int(site.target_meetings)),
+            )
+        )
+    target_hours = float(sum(s.target_hours for s in site_rows))
+    target_meetings = int(sum(s.target_meetings for s in site_rows))
+    return StudyTotals(
+        study_id=study.id,
+        study=study.slug,
+        name=study.name,
+        total=Tally(**_tally(grand, target_hours, target_meetings)),
+        sites=sites,
+    )
+
+
+def find_study(session: Session, slug: str | None) -> Study:
+    """The study with this slug, or the only study when no slug is given (for the CLI)."""
+    live = select(Study).where(col(Study.deleted_at).is_(None))
+    if slug:
+        study = session.exec(live.where(Study.slug == slug)).first()
+        if study is None:
+            raise AppError(404, "not_found", f"No study has the slug '{slug}'.")
+        return study
+    studies = session.exec(live.order_by(col(Study.slug))).all()
+    if not studies:
+        raise AppError(404, "not_found", "There is no study yet (try `fieldscope demo`).")
+    if len(studies) > 1:
+        slugs = ", ".join(s.slug for s in studies)
+        raise AppError(422, "ambiguous", f"Several studies exist; pick one with --study ({slugs}).")
+    return studies[0]
