@@ -1,0 +1,189 @@
+/** The outbox: every local change and its outbox entry are written in one transaction,
+ *  with a gap-free client_seq taken in that same transaction. */
+import type { FieldscopeDB } from './db';
+import { uuid4 } from './ids';
+import { baseVersion, entriesFor, refresh } from './records';
+import type { Entity, Fields, Op, OutboxEntry, PushResult } from './types';
+
+export const EXPORT_FORMAT = 'fieldscope-outbox';
+
+/** The installed app's client_id: made once, on first use, and kept. */
+export async function ensureClientId(db: FieldscopeDB): Promise<string> {
+  return db.transaction('rw', db.meta, async () => {
+    const row = await db.meta.get('client_id');
+    if (typeof row?.value === 'string') return row.value;
+    const id = uuid4();
+    await db.meta.put({ key: 'client_id', value: id });
+    await db.meta.put({ key: 'next_seq', value: 1 });
+    return id;
+  });
+}
+
+export interface LocalChange {
+  entity: Entity;
+  id: string;
+  op?: Op;
+  /** For a create: the whole record. For an edit: only the fields the user changed. */
+  fields?: Fields;
+  deviceTime?: string;
+}
+
+/** Record one change locally and queue it, atomically. Returns the queued entry. */
+export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<OutboxEntry> {
+  const op = change.op ?? 'upsert';
+  return db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    const clientId = (await db.meta.get('client_id'))?.value;
+    if (typeof clientId !== 'string') throw new Error('client_id missing: call ensureClientId first');
+    const seq = ((await db.meta.get('next_seq'))?.value as number | undefined) ?? 1;
+    const existing = await db.records.get([change.entity, change.id]);
+    const entries = await entriesFor(db, change.entity, change.id);
+    const entry: OutboxEntry = {
+      client_id: clientId,
+      client_seq: seq,
+      mutation_id: uuid4(),
+      entity: change.entity,
+      op,
+      record_id: change.id,
+      base_version: existing ? baseVersion(existing.server, entries) : null,
+      fields: op === 'delete' ? {} : { ...(change.fields ?? {}) },
+      device_time: change.deviceTime ?? new Date().toISOString(),
+      status: 'pending',
+      reason: null,
+      result_version: null,
+      conflicts: [],
+      settled_at: null,
+    };
+    await db.outbox.add(entry);
+    await db.meta.put({ key: 'next_seq', value: seq + 1 });
+    await refresh(db, change.entity, change.id, undefined);
+    return entry;
+  });
+}
+
+/** Record the server's outcome for each mutation it answered. Nothing else ends an entry. */
+export async function settle(db: FieldscopeDB, results: PushResult[]): Promise<number> {
+  let settled = 0;
+  await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    const now = new Date().toISOString();
+    for (const r of results) {
+      const entry = await db.outbox.where('mutation_id').equals(r.mutation_id).first();
+      if (!entry || entry.status !== 'pending') continue;
+      await db.outbox.update([entry.client_id, entry.client_seq], {
+        status: r.outcome,
+        reason: r.reason ?? null,
+        result_version: r.version ?? null,
+        conflicts: r.conflicts ?? [],
+        settled_at: now,
+      });
+      settled += 1;
+      await refresh(db, entry.entity, entry.record_id, undefined);
+    }
+  });
+  return settled;
+}
+
+export async function pendingCount(db: FieldscopeDB): Promise<number> {
+  return db.outbox.where('status').equals('pending').count();
+}
+
+/** Pending entries grouped per client_id (ours, and any imported from another device),
+ *  each group in seq order. */
+export async function pendingByClient(db: FieldscopeDB): Promise<Map<string, OutboxEntry[]>> {
+  const rows = await db.outbox.where('status').equals('pending').toArray();
+  const groups = new Map<string, OutboxEntry[]>();
+  for (const e of rows) groups.set(e.client_id, [...(groups.get(e.client_id) ?? []), e]);
+  for (const list of groups.values()) list.sort((a, b) => a.client_seq - b.client_seq);
+  return groups;
+}
+
+export interface ExportFile {
+  format: typeof EXPORT_FORMAT;
+  version: 1;
+  exported_at: string;
+  user_id: string | null;
+  client_id: string;
+  entries: OutboxEntry[];
+}
+
+/** The escape hatch: every pending change, exactly as queued, as a file. */
+export async function exportPending(db: FieldscopeDB): Promise<ExportFile> {
+  const rows = await db.outbox.where('status').equals('pending').toArray();
+  rows.sort((a, b) => (a.client_id === b.client_id ? a.client_seq - b.client_seq : a.client_id < b.client_id ? -1 : 1));
+  return {
+    format: EXPORT_FORMAT,
+    version: 1,
+    exported_at: new Date().toISOString(),
+    user_id: ((await db.meta.get('user_id'))?.value as string | undefined) ?? null,
+    client_id: ((await db.meta.get('client_id'))?.value as string | undefined) ?? '',
+    entries: rows,
+  };
+}
+
+export interface ImportReport {
+  added: number;
+  already_here: number;
+  problems: string[];
+}
+
+const ENTITIES = new Set<Entity>([
+  'participant', 'meeting', 'meeting_attendee', 'observation_session', 'intervention', 'field_note', 'journal_entry',
+]);
+
+function validEntry(e: unknown): e is OutboxEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Record<string, unknown>;
+  return (
+    typeof x['client_id'] === 'string' &&
+    Number.isInteger(x['client_seq']) &&
+    (x['client_seq'] as number) >= 1 &&
+    typeof x['mutation_id'] === 'string' &&
+    ENTITIES.has(x['entity'] as Entity) &&
+    (x['op'] === 'upsert' || x['op'] === 'delete') &&
+    typeof x['record_id'] === 'string' &&
+    (x['base_version'] === null || Number.isInteger(x['base_version'])) &&
+    typeof x['fields'] === 'object' && x['fields'] !== null &&
+    typeof x['device_time'] === 'string'
+  );
+}
+
+/** Take an exported file back in. Entries keep their client_id, seq and mutation_id, so the
+ *  server applies each once however many devices send it; ones already here are skipped. */
+export async function importPending(db: FieldscopeDB, file: unknown, userId: string | null): Promise<ImportReport> {
+  const report: ImportReport = { added: 0, already_here: 0, problems: [] };
+  const f = file as Partial<ExportFile> | null;
+  if (!f || f.format !== EXPORT_FORMAT || f.version !== 1 || !Array.isArray(f.entries)) {
+    report.problems.push('This is not a fieldscope pending-changes file.');
+    return report;
+  }
+  if (f.user_id && userId && f.user_id !== userId) {
+    report.problems.push('This file holds another person\'s changes; sign in as them to send it.');
+    return report;
+  }
+  await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    for (const raw of f.entries ?? []) {
+      if (!validEntry(raw)) {
+        report.problems.push(`Skipped a malformed entry (${String((raw as { mutation_id?: unknown })?.mutation_id ?? '?')}).`);
+        continue;
+      }
+      if (await db.outbox.where('mutation_id').equals(raw.mutation_id).first()) {
+        report.already_here += 1;
+        continue;
+      }
+      const clash = await db.outbox.get([raw.client_id, raw.client_seq]);
+      if (clash) {
+        report.problems.push(`Change #${raw.client_seq} clashes with a different change already on this device; kept the one here.`);
+        continue;
+      }
+      const entry: OutboxEntry = {
+        client_id: raw.client_id, client_seq: raw.client_seq, mutation_id: raw.mutation_id,
+        entity: raw.entity, op: raw.op, record_id: raw.record_id, base_version: raw.base_version,
+        fields: raw.fields, device_time: raw.device_time, status: 'pending', reason: null,
+        result_version: null, conflicts: [], settled_at: null,
+      };
+      await db.outbox.add(entry);
+      await refresh(db, entry.entity, entry.record_id, undefined);
+      report.added += 1;
+    }
+  });
+  return report;
+}
