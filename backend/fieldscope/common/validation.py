@@ -42,6 +42,13 @@ def clean_text(value: str) -> str:
     return value
 
 
+def reject_null(value: Any) -> Any:
+    """For PATCH bodies: a required field may be left out, but not set to null."""
+    if value is None:
+        raise ValueError("must not be null; leave the key out to keep the current value")
+    return value
+
+
 def _in_range(value: datetime) -> datetime:
     if not EARLIEST <= value < LATEST:
         raise ValueError("must be between 1900 and 2200")
