@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:13:03.872701
+Create Date: 2026-11-22 02:22:07.729110
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('changed_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('actor_id', sa.Uuid(), nullable=True),
     sa.Column('mutation_id', sa.Uuid(), nullable=True),
+    sa.Column('client_id', sa.Uuid(), nullable=True),
     sa.Column('committed_at', fieldscope.common.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('cursor', name=op.f('pk_change_log'))
     )
@@ -212,6 +213,8 @@ def upgrade() -> None:
     sa.Column('last_pull_at', fieldscope.common.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_clock_skew_seconds', sa.Float(), nullable=True),
     sa.Column('user_agent', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('rebase_pending', sa.Boolean(), nullable=False),
+    sa.Column('rebased_from_seq', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sync_clients_user_id_users'), initially='DEFERRED', deferrable=True),
     sa.PrimaryKeyConstraint('client_id', name=op.f('pk_sync_clients'))
     )
@@ -228,6 +231,7 @@ def upgrade() -> None:
     sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('received_at', fieldscope.common.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('device_time', fieldscope.common.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
     sa.ForeignKeyConstraint(['client_id'], ['sync_clients.client_id'], name=op.f('fk_applied_mutations_client_id_sync_clients'), initially='DEFERRED', deferrable=True),
     sa.PrimaryKeyConstraint('client_id', 'client_seq', name=op.f('pk_applied_mutations')),
     sa.UniqueConstraint('mutation_id', name=op.f('uq_applied_mutations_mutation_id'))

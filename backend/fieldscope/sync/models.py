@@ -46,6 +46,9 @@ class ChangeLogEntry(SQLModel, table=True):
     changed_fields: list[str] = Field(default_factory=list, sa_type=JSONType)
     actor_id: uuid.UUID | None = None
     mutation_id: uuid.UUID | None = None
+    # The installed app that pushed the change (None for REST, CLI, demo): a client's own
+    # earlier changes are never a conflict for its later mutations.
+    client_id: uuid.UUID | None = None
     committed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -62,6 +65,10 @@ class SyncClient(SQLModel, table=True):
     last_pull_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_clock_skew_seconds: float | None = None
     user_agent: str = Field(default="", max_length=300)
+    # Set by `fieldscope db new-epoch` (after a restore): the client's next push may start
+    # past last_seq, because what it sent after the backup was taken is gone.
+    rebase_pending: bool = False
+    rebased_from_seq: int | None = None
 
 
 class AppliedMutation(SQLModel, table=True):
@@ -79,6 +86,8 @@ class AppliedMutation(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     device_time: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The mutation as sent, kept for rejected ones so no submitted value is ever lost.
+    payload: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
 
 
 class SyncConflict(SQLModel, table=True):
