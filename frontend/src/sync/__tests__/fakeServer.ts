@@ -25,7 +25,7 @@ export class FakeServer {
     const key = `${entity}:${id}`;
     const prev = this.records.get(key);
     const version = ((prev?.['version'] as number | undefined) ?? 0) + 1;
-    const next = { ...(prev ?? {}), ...data, id, version };
+    const next: Fields = { ...(prev ?? {}), ...data, id, version };
     if (op === 'delete') next['deleted_at'] = '2026-01-01T00:00:00Z';
     this.records.set(key, next);
     this.log.push({ cursor: this.log.length + 1, entity: entity as Change['entity'], op, record_id: id, version, data: next });

@@ -1,0 +1,91 @@
+/** What is always on screen: where you are, the sync state, pending changes, "Sync now". */
+import { db, engine, useLive, useMeta, usePending, useStatus, type Auth } from '../app/store';
+import { one, type Study } from '../app/domain';
+import { href } from '../app/router';
+
+function ago(iso: string | null | undefined): string {
+  if (!iso) return 'never';
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return new Date(iso).toLocaleString(undefined, { hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short' });
+}
+
+const NAV = [
+  { name: 'meetings', label: 'Meetings' },
+  { name: 'totals', label: 'Site totals' },
+  { name: 'sync', label: 'Sync & data' },
+] as const;
+
+export function SyncBar({ auth, studyId, route }: { auth: Auth; studyId: string | undefined; route: string }) {
+  const pending = usePending();
+  const status = useStatus();
+  const study = useLive(async () => (studyId ? one<Study>('study', studyId) : undefined), [studyId], undefined);
+  const rejected = useLive(async () => db.outbox.where('status').equals('rejected').filter((e) => !e.dismissed).count(), [], 0);
+  const state = status?.state ?? 'idle';
+  const online = typeof navigator === 'undefined' || navigator.onLine;
+  const label =
+    state === 'syncing' ? 'Syncing…'
+    : !online || state === 'offline' ? 'Offline'
+    : state === 'signed_out' ? 'Sign in again'
+    : state === 'upgrade_required' ? 'Update needed'
+    : state === 'error' ? 'Sync problem'
+    : 'Online';
+  const tone = state === 'error' || state === 'upgrade_required' || state === 'signed_out' ? 'bad' : !online || state === 'offline' ? 'warn' : 'ok';
+  return (
+    <header class="topbar">
+      <div class="brand">
+        <a href="#/meetings" class="logo">fieldscope</a>
+        {study && <a class="study-name" href="#/study" title="Change study">{study.name}</a>}
+      </div>
+      <nav aria-label="Main">
+        {NAV.map((n) => (
+          <a key={n.name} href={href({ name: n.name })} aria-current={route === n.name ? 'page' : undefined}>{n.label}</a>
+        ))}
+      </nav>
+      <div class="sync" role="status" aria-live="polite" data-testid="sync-status">
+        <span class={`dot ${tone}`} aria-hidden="true" />
+        <span class="sync-text">
+          <strong>{label}</strong>
+          <span data-testid="pending-count" data-pending={pending}>{pending === 0 ? 'All changes sent' : `${pending} unsent`}</span>
+          {rejected > 0 && <a class="rejections" href="#/sync">{rejected} not accepted</a>}
+          <span class="muted small">Synced {ago(status?.last_success_at)}</span>
+        </span>
+        <button type="button" class="btn small" onClick={() => void engine.syncNow()} disabled={state === 'syncing'} title={`Signed in as ${auth.user.email}`}>
+          Sync now
+        </button>
+      </div>
+    </header>
+  );
+}
+
+export function UpdateBanner({ show, onReload }: { show: boolean; onReload: () => void }) {
+  const pending = usePending();
+  if (!show) return null;
+  return (
+    <div class="banner info" role="alert" data-testid="update-banner">
+      <span>
+        A new version of fieldscope is ready.{' '}
+        {pending > 0 ? `Your ${pending} unsent change(s) stay on this tablet and are sent after the update.` : 'Nothing is lost by updating.'}
+      </span>
+      <button type="button" class="btn primary small" onClick={onReload}>Reload to update</button>
+    </div>
+  );
+}
+
+export interface PersistInfo { asked: boolean; granted: boolean; supported: boolean; at: string }
+
+export function StorageBanner() {
+  const persist = useMeta<PersistInfo>('persist');
+  const dismissed = useMeta<boolean>('persist_banner_dismissed');
+  if (!persist || persist.granted || dismissed) return null;
+  return (
+    <div class="banner warn" role="alert" data-testid="storage-banner">
+      <span>
+        <strong>This browser has not promised to keep your data.</strong> It may clear unsent notes when space runs low.
+        Sync whenever you can, save unsent changes to a file, and on an iPad add fieldscope to the Home Screen (Share → Add to Home Screen).
+      </span>
+      <a class="btn small" href="#/sync">Details</a>
+    </div>
+  );
+}
