@@ -32,6 +32,7 @@ class EntitySpec:
 
 
 _SPECS: dict[str, EntitySpec] = {}
+_LOADED: list[bool] = []
 _DOMAINS = ("studies", "participants", "meetings", "codebook", "observations")
 
 
@@ -41,11 +42,14 @@ def register(spec: EntitySpec) -> EntitySpec:
 
 
 def specs() -> dict[str, EntitySpec]:
-    if not _SPECS:
+    # Import every domain even when one already registered (importing a domain's service
+    # for another reason must not hide the rest).
+    if not _LOADED:
         for domain in _DOMAINS:
             try:
                 import_module(f"fieldscope.{domain}.service")
             except ModuleNotFoundError as exc:
                 if exc.name != f"fieldscope.{domain}.service":
                     raise
+        _LOADED.append(True)
     return _SPECS
