@@ -16,8 +16,8 @@ from fastapi import Depends
 from fieldscope.auth.deps import CurrentUser
 from fieldscope.auth.models import Role, User
 from fieldscope.db import SessionDep
+from fieldscope.studies.access import is_pi, live_study, member_role
 from fieldscope.studies.models import Study
-from fieldscope.studies.service import is_pi, live_study, member_role
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,13 @@
-"""Studies and sites: who may see and manage them, and the checks every write passes.
-
-`authorise` is the one study-scoped access rule the other domains use too: a missing or
-deleted study and a non-member are both 404 (a study's existence does not leak), a member
-with the wrong role is 403 saying who can do it, and an instance admin passes.
-"""
+"""Studies and sites: who may manage them, and the checks every write passes."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import Membership, Role, User
-from fieldscope.auth.service import membership
 from fieldscope.changes import changed_fields
 from fieldscope.codebook.service import seed_default_codebook
 from fieldscope.common.models import Record, utcnow
@@ -24,6 +16,14 @@ from fieldscope.errors import AppError, conflict, forbidden, invalid, not_found
 from fieldscope.meetings.models import Meeting
 from fieldscope.participants.models import Participant
 from fieldscope.registry import EntitySpec, register
+from fieldscope.studies.access import (
+    authorise,
+    flush_unique,
+    immutable,
+    is_deleting,
+    member_role,
+    refuse_from_device,
+)
 from fieldscope.studies.models import Site, Study
 from fieldscope.studies.schemas import (
     SiteCreate,
@@ -35,67 +35,6 @@ from fieldscope.studies.schemas import (
 
 STUDY_FIELDS = ("name", "slug", "description", "ethics_reference", "starts_on", "ends_on")
 SITE_FIELDS = ("study_id", "code", "name", "target_hours", "target_meetings")
-
-
-def who(roles: Iterable[Role]) -> str:
-    names = ["PI" if r is Role.pi else r.value for r in roles]
-    return "a " + " or ".join(names)
-
-
-def live_study(session: Session, study_id: uuid.UUID) -> Study:
-    study = session.get(Study, study_id)
-    if study is None or study.deleted_at is not None:
-        raise not_found("Study")
-    return study
-
-
-def member_role(
-    session: Session, user: User, study_id: uuid.UUID, roles: tuple[Role, ...], action: str
-) -> Role | None:
-    """The user's role in the study if it is one of `roles` (any if empty); None = admin."""
-    member = membership(session, user, study_id)
-    if member is None:
-        if user.is_admin:
-            return None
-        raise not_found("Study")
-    if roles and member.role not in roles:
-        raise forbidden(f"Only {who(roles)} of this study can {action}.")
-    return member.role
-
-
-def authorise(
-    session: Session, user: User, study_id: uuid.UUID, *roles: Role, action: str = "do this"
-) -> Role | None:
-    live_study(session, study_id)
-    return member_role(session, user, study_id, roles, action)
-
-
-def is_pi(role: Role | None) -> bool:
-    """PIs and instance admins (role None) manage a study."""
-    return role is Role.pi or role is None
-
-
-def is_deleting(changed: dict[str, tuple[object, object]], record: Record) -> bool:
-    return "deleted_at" in changed and record.deleted_at is not None
-
-
-def refuse_from_device(session: Session, what: str) -> None:
-    if session.info.get("via") == "sync":
-        raise forbidden(f"{what} are managed on the server by a PI; devices only read them.")
-
-
-def immutable(changed: dict[str, tuple[object, object]], *names: str) -> None:
-    for name in names:
-        if name in changed:
-            raise invalid(f"{name} cannot change once the record exists.", name, "immutable")
-
-
-def flush_unique(session: Session, detail: str, code: str) -> None:
-    """Flush, turning a unique-constraint race into the same 409 a pre-check gives."""
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise conflict(detail, code) from exc
 
 
 # ---- checks shared by REST routes and sync (devices may only read studies and sites)
@@ -210,6 +149,13 @@ def get_site(session: Session, study_id: uuid.UUID, site_id: uuid.UUID) -> Site:
     if site is None or site.study_id != study_id or site.deleted_at is not None:
         raise not_found("Site")
     return site
+
+
+def site_filter(session: Session, study_id: uuid.UUID, site_id: uuid.UUID | None) -> None:
+    """A list filter naming a site must name one of this study's live sites."""
+    site = session.get(Site, site_id) if site_id is not None else None
+    if site_id is not None and (site is None or site.study_id != study_id or site.deleted_at):
+        raise invalid("site_id: there is no such site in this study.", "site_id", "unknown_site")
 
 
 def create_site(session: Session, actor: User, study_id: uuid.UUID, body: SiteCreate) -> Site:
