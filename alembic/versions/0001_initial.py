@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:22:07.729110
+Create Date: 2026-11-22 02:25:16.421733
 """
 
 from collections.abc import Sequence
@@ -332,6 +332,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_meeting_attendees_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_meeting_attendees_study_id'), ['study_id'], unique=False)
 
+    op.create_table('meeting_coverage',
+    sa.Column('meeting_id', sa.Uuid(), nullable=False),
+    sa.Column('study_id', sa.Uuid(), nullable=False),
+    sa.Column('site_id', sa.Uuid(), nullable=False),
+    sa.Column('level', sa.Enum('executive', 'thematic', 'project', name='level', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('sessions', sa.Integer(), nullable=False),
+    sa.Column('open_sessions', sa.Integer(), nullable=False),
+    sa.Column('observed_seconds', sa.Float(), nullable=False),
+    sa.Column('observer_seconds', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_meeting_coverage_meeting_id_meetings'), initially='DEFERRED', deferrable=True),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_meeting_coverage_site_id_sites'), initially='DEFERRED', deferrable=True),
+    sa.ForeignKeyConstraint(['study_id'], ['studies.id'], name=op.f('fk_meeting_coverage_study_id_studies'), initially='DEFERRED', deferrable=True),
+    sa.PrimaryKeyConstraint('meeting_id', name=op.f('pk_meeting_coverage'))
+    )
+    with op.batch_alter_table('meeting_coverage', schema=None) as batch_op:
+        batch_op.create_index('ix_meeting_coverage_totals', ['study_id', 'site_id', 'level', 'sessions', 'open_sessions', 'observed_seconds', 'observer_seconds'], unique=False)
+
     op.create_table('observation_sessions',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -360,6 +377,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_observation_sessions_observer_id'), ['observer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_observation_sessions_site_id'), ['site_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_observation_sessions_study_id'), ['study_id'], unique=False)
+        batch_op.create_index('ix_observation_sessions_study_started', ['study_id', 'started_at'], unique=False)
 
     op.create_table('field_notes',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -420,8 +438,10 @@ def upgrade() -> None:
     with op.batch_alter_table('interventions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_interventions_observer_id'), ['observer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_participant_id'), ['participant_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_interventions_session_id'), ['session_id'], unique=False)
+        batch_op.create_index('ix_interventions_session_offset', ['session_id', 'offset_seconds'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_site_id'), ['site_id'], unique=False)
+        batch_op.create_index('ix_interventions_study_code', ['study_id', 'code_key'], unique=False)
+        batch_op.create_index('ix_interventions_study_created', ['study_id', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_study_id'), ['study_id'], unique=False)
 
     op.create_table('journal_entries',
@@ -465,8 +485,10 @@ def downgrade() -> None:
     op.drop_table('journal_entries')
     with op.batch_alter_table('interventions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_interventions_study_id'))
+        batch_op.drop_index('ix_interventions_study_created')
+        batch_op.drop_index('ix_interventions_study_code')
         batch_op.drop_index(batch_op.f('ix_interventions_site_id'))
-        batch_op.drop_index(batch_op.f('ix_interventions_session_id'))
+        batch_op.drop_index('ix_interventions_session_offset')
         batch_op.drop_index(batch_op.f('ix_interventions_participant_id'))
         batch_op.drop_index(batch_op.f('ix_interventions_observer_id'))
 
@@ -479,12 +501,17 @@ def downgrade() -> None:
 
     op.drop_table('field_notes')
     with op.batch_alter_table('observation_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_observation_sessions_study_started')
         batch_op.drop_index(batch_op.f('ix_observation_sessions_study_id'))
         batch_op.drop_index(batch_op.f('ix_observation_sessions_site_id'))
         batch_op.drop_index(batch_op.f('ix_observation_sessions_observer_id'))
         batch_op.drop_index(batch_op.f('ix_observation_sessions_meeting_id'))
 
     op.drop_table('observation_sessions')
+    with op.batch_alter_table('meeting_coverage', schema=None) as batch_op:
+        batch_op.drop_index('ix_meeting_coverage_totals')
+
+    op.drop_table('meeting_coverage')
     with op.batch_alter_table('meeting_attendees', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meeting_attendees_study_id'))
         batch_op.drop_index(batch_op.f('ix_meeting_attendees_participant_id'))

@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import Field
 
 from fieldscope.common.models import JSONType, Record, UTCDateTime
@@ -34,6 +35,8 @@ class ObservationSession(_Observed, table=True):
     """One fieldworker's observation of one meeting. Duration is derived, never typed."""
 
     __tablename__ = "observation_sessions"
+    # Study lists filter by start date and page newest first.
+    __table_args__ = (Index("ix_observation_sessions_study_started", "study_id", "started_at"),)
     sync_entity = "observation_session"
 
     meeting_id: uuid.UUID = Field(foreign_key="meetings.id", index=True)
@@ -51,9 +54,16 @@ class Intervention(_Observed, table=True):
     """A clinical leader's intervention, tagged with one primary contribution code."""
 
     __tablename__ = "interventions"
+    # Study-wide lists page in recording order and filter by code; a session's by offset.
+    __table_args__ = (
+        Index("ix_interventions_study_created", "study_id", "created_at", "id"),
+        Index("ix_interventions_study_code", "study_id", "code_key"),
+        Index("ix_interventions_session_offset", "session_id", "offset_seconds"),
+    )
     sync_entity = "intervention"
 
-    session_id: uuid.UUID = Field(foreign_key="observation_sessions.id", index=True)
+    # Indexed by ix_interventions_session_offset.
+    session_id: uuid.UUID = Field(foreign_key="observation_sessions.id")
     participant_id: uuid.UUID = Field(foreign_key="participants.id", index=True)
     codebook_version_id: uuid.UUID = Field(foreign_key="codebook_versions.id")
     code_key: str = Field(max_length=64)
