@@ -42,7 +42,7 @@ def headers_for(relative: str) -> dict[str, str]:
 def mount_static(app: FastAPI, root: Path) -> None:
     root = root.resolve()
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
     def pwa(path: str) -> Response:
         if path == "api" or path.startswith("api/"):
             raise AppError(404, "not_found", f"No API route at /{path}.")

@@ -2,7 +2,7 @@
  *  with a gap-free client_seq taken in that same transaction. */
 import type { FieldscopeDB } from './db';
 import { uuid4 } from './ids';
-import { baseVersion, entriesFor, refresh } from './records';
+import { baseVersion, refresh } from './records';
 import type { Entity, Fields, Op, OutboxEntry, PushResult } from './types';
 
 export const EXPORT_FORMAT = 'fieldscope-outbox';
@@ -36,7 +36,6 @@ export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<Out
     if (typeof clientId !== 'string') throw new Error('client_id missing: call ensureClientId first');
     const seq = ((await db.meta.get('next_seq'))?.value as number | undefined) ?? 1;
     const existing = await db.records.get([change.entity, change.id]);
-    const entries = await entriesFor(db, change.entity, change.id);
     const entry: OutboxEntry = {
       client_id: clientId,
       client_seq: seq,
@@ -44,7 +43,7 @@ export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<Out
       entity: change.entity,
       op,
       record_id: change.id,
-      base_version: existing ? baseVersion(existing.server, entries) : null,
+      base_version: existing ? baseVersion(existing.server) : null,
       fields: op === 'delete' ? {} : { ...(change.fields ?? {}) },
       device_time: change.deviceTime ?? new Date().toISOString(),
       status: 'pending',

@@ -47,18 +47,13 @@ export function rebase(server: Fields | null, entries: OutboxEntry[], id: string
   return data;
 }
 
-/** The version our next edit of a record is made against: the newest version the server
- *  told us about, plus one for each of our changes it has not confirmed yet. */
-export function baseVersion(server: Fields | null, entries: OutboxEntry[]): number | null {
-  let confirmed = versionOf(server);
-  let pending = 0;
-  for (const e of entries) {
-    if (e.status === 'rejected') continue;
-    if (e.status === 'pending') pending += 1;
-    else if (e.result_version !== null) confirmed = Math.max(confirmed, e.result_version);
-  }
-  const base = confirmed + pending;
-  return base === 0 ? null : base;
+/** The version our next edit is made against: the newest copy the server sent us. Our own
+ *  unconfirmed (or confirmed, not yet pulled) changes are not counted: the server never treats
+ *  a client's own earlier changes as a conflict, and counting them would hide someone else's
+ *  edit made in between. null = we have never seen the record on the server (our own create). */
+export function baseVersion(server: Fields | null): number | null {
+  const v = versionOf(server);
+  return v === 0 ? null : v;
 }
 
 export async function entriesFor(db: FieldscopeDB, entity: Entity, id: string): Promise<OutboxEntry[]> {

@@ -52,12 +52,12 @@ describe('outbox', () => {
     expect((await db.meta.get('next_seq'))?.value).toBe(1);
   });
 
-  it('predicts base versions across a chain of unconfirmed edits', async () => {
+  it('bases edits on the last pulled copy, not on our own unconfirmed edits', async () => {
     const id = uuid7();
     const a = await mutate(db, { entity: 'observation_session', id, fields: { meeting_id: 'm', started_at: 't0', pauses: [] } });
     const b = await mutate(db, { entity: 'observation_session', id, fields: { pauses: [{ start: 't1', end: null }] } });
     const c = await mutate(db, { entity: 'observation_session', id, fields: { ended_at: 't2' } });
-    expect([a.base_version, b.base_version, c.base_version]).toEqual([null, 1, 2]);
+    expect([a.base_version, b.base_version, c.base_version]).toEqual([null, null, null]);
     const rec = await db.records.get(['observation_session', id]);
     expect(rec?.data).toMatchObject({ meeting_id: 'm', ended_at: 't2', pauses: [{ start: 't1', end: null }] });
   });
