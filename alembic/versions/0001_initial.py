@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:25:16.421733
+Create Date: 2026-11-22 02:31:56.667809
 """
 
 from collections.abc import Sequence
@@ -324,13 +324,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_meeting_attendees_meeting_id_meetings'), initially='DEFERRED', deferrable=True),
     sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], name=op.f('fk_meeting_attendees_participant_id_participants'), initially='DEFERRED', deferrable=True),
     sa.ForeignKeyConstraint(['study_id'], ['studies.id'], name=op.f('fk_meeting_attendees_study_id_studies'), initially='DEFERRED', deferrable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_attendees')),
-    sa.UniqueConstraint('meeting_id', 'participant_id', name=op.f('uq_meeting_attendees_meeting_id_participant_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_meeting_attendees'))
     )
     with op.batch_alter_table('meeting_attendees', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_meeting_attendees_meeting_id'), ['meeting_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_meeting_attendees_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_meeting_attendees_study_id'), ['study_id'], unique=False)
+        batch_op.create_index('uq_meeting_attendees_live', ['meeting_id', 'participant_id'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('meeting_coverage',
     sa.Column('meeting_id', sa.Uuid(), nullable=False),
@@ -513,6 +513,7 @@ def downgrade() -> None:
 
     op.drop_table('meeting_coverage')
     with op.batch_alter_table('meeting_attendees', schema=None) as batch_op:
+        batch_op.drop_index('uq_meeting_attendees_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_meeting_attendees_study_id'))
         batch_op.drop_index(batch_op.f('ix_meeting_attendees_participant_id'))
         batch_op.drop_index(batch_op.f('ix_meeting_attendees_meeting_id'))

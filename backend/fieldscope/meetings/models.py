@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, text
 from sqlmodel import Field
 
 from fieldscope.common.models import Record, UTCDateTime
@@ -33,7 +33,18 @@ class Meeting(Record, table=True):
 
 class MeetingAttendee(Record, table=True):
     __tablename__ = "meeting_attendees"
-    __table_args__ = (UniqueConstraint("meeting_id", "participant_id"),)
+    # One live attendance per participant and meeting; a removed one (tombstone) may be
+    # added again, as a new record a device can create offline.
+    __table_args__ = (
+        Index(
+            "uq_meeting_attendees_live",
+            "meeting_id",
+            "participant_id",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
     sync_entity = "meeting_attendee"
 
     study_id: uuid.UUID = Field(foreign_key="studies.id", index=True)
