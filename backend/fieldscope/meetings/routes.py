@@ -66,7 +66,9 @@ def list_meetings(
     site_filter(session, access.study.id, site_id)
     if date_from and date_to and date_to < date_from:
         raise invalid(
-            f"date_to: must not be before date_from ({date_from.isoformat()}).", "date_to"
+            f"date_to: must not be before date_from ({date_from.isoformat()}).",
+            "date_to",
+            "invalid_date_range",
         )
     stmt = queries.meetings_query(
         access.study.id,
