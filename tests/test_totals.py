@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from fieldscope.changes import set_actor
 from fieldscope.common.models import utcnow
@@ -17,7 +23,9 @@ from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import ObservationSession
 from fieldscope.participants.models import Background, Participant
 from fieldscope.studies.models import Site
-from fieldscope.totals.service import observed_intervals, study_totals, union_seconds
+from fieldscope.totals.coverage import observed_intervals, rebuild, refresh, union_seconds
+from fieldscope.totals.models import MeetingCoverage
+from fieldscope.totals.service import study_totals
 from tests.factories import World
 
 T0 = datetime(2019, 3, 4, 9, 0, tzinfo=UTC)
@@ -247,3 +255,124 @@ def test_empty_study_and_deleted_site(engine: Engine, world: World) -> None:
     assert totals.total.progress.hours == 0.0
     assert totals.total.target_hours == 20
     assert totals.total.clinical_leaders.total == 2
+
+
+# --- the derived per-meeting coverage stays in step with every write --------------------
+
+
+def _coverage(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(MeetingCoverage).order_by(col(MeetingCoverage.meeting_id))).all()
+    return [tuple(r) for r in rows]
+
+
+def _rebuilt(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.begin() as conn:
+        conn.execute(delete(MeetingCoverage))
+        rebuild(conn)
+    return _coverage(engine)
+
+
+def test_coverage_follows_every_kind_of_write(engine: Engine, world: World) -> None:
+    _populate(engine, world)
+    assert _coverage(engine) == _rebuilt(engine)
+    with transaction(engine) as s:
+        set_actor(s, None, via="cli")
+        rows = s.exec(select(ObservationSession).order_by(col(ObservationSession.started_at)))
+        sessions = list(rows.all())
+        meetings = {m.title: m for m in s.exec(select(Meeting)).all()}
+        running = next(x for x in sessions if x.ended_at is None)
+        running.ended_at = running.started_at + timedelta(minutes=30)
+        running.duration_seconds = 1800.0
+        moved = next(x for x in sessions if x.duration_seconds == 50 * 60)
+        target = meetings["project meeting"]
+        moved.meeting_id = target.id  # leaves its old meeting too
+        gone = next(x for x in sessions if x.duration_seconds == 45 * 60)
+        gone.deleted_at = utcnow()
+        some = next(m for m in meetings.values() if m.level == "thematic")
+        some.level = "project"
+        s.add_all([running, moved, gone, some])
+    assert _coverage(engine) == _rebuilt(engine)
+    with transaction(engine) as s:
+        set_actor(s, None, via="cli")
+        for m in s.exec(select(Meeting)).all():
+            m.deleted_at = None if m.deleted_at else utcnow()  # flip every meeting
+            s.add(m)
+    after = _coverage(engine)
+    assert after == _rebuilt(engine)
+    with transaction(engine, write=False) as s:
+        live = set(s.exec(select(Meeting.id).where(col(Meeting.deleted_at).is_(None))).all())
+        observed = s.exec(
+            select(ObservationSession.meeting_id).where(
+                col(ObservationSession.deleted_at).is_(None)
+            )
+        ).all()
+    assert {r[0] for r in after} == live & set(observed) != set()
+
+
+@pytest.mark.postgres_only
+def test_concurrent_co_observers_both_count(engine: Engine, world: World) -> None:
+    """Two transactions add sessions to one meeting at once. ORM writers already queue on
+    the change-cursor row, so this drives `refresh` on raw connections: the second must
+    wait on the meeting lock and recompute with the first's session, losing no hour."""
+    with transaction(engine) as s:
+        set_actor(s, None, via="cli")
+        meeting_id = _meeting(s, world, "A", "project")
+    first_refreshed = threading.Event()
+    errors: list[BaseException] = []
+
+    def add(observer: uuid.UUID, start: int, end: int, hold: float) -> None:
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(ObservationSession).values(
+                        id=uuid.uuid4(),
+                        study_id=world.study_id,
+                        site_id=world.site_ids["A"],
+                        observer_id=observer,
+                        meeting_id=meeting_id,
+                        started_at=at(start),
+                        ended_at=at(end),
+                        pauses=[],
+                        duration_seconds=(end - start) * 60.0,
+                    )
+                )
+                refresh(conn, [meeting_id])
+                first_refreshed.set()
+                time.sleep(hold)  # the other transaction refreshes meanwhile and must wait
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+            first_refreshed.set()
+
+    one = threading.Thread(target=add, args=(world.fw.user_id, 0, 60, 0.5))
+    one.start()
+    first_refreshed.wait(5)
+    two = threading.Thread(target=add, args=(world.fw2.user_id, 30, 120, 0))
+    two.start()
+    one.join(10)
+    two.join(10)
+    assert not errors, errors
+    with transaction(engine, write=False) as s:
+        site = study_totals(s, world.study_id).sites[0]
+    assert site.sessions == 2 and site.co_observed_meetings == 1
+    assert site.seconds == 120 * 60 and site.observer_seconds == (60 + 90) * 60
+
+
+# --- the union against a brute-force minute grid ----------------------------------------
+
+_pause = st.tuples(st.integers(0, 120), st.integers(0, 30))
+_span = st.tuples(st.integers(0, 240), st.integers(1, 180), st.lists(_pause, max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_span, min_size=1, max_size=4))
+def test_union_matches_a_minute_grid(spans: list[tuple[int, int, list[tuple[int, int]]]]) -> None:
+    covered: set[int] = set()
+    intervals = []
+    for start, length, raw_pauses in spans:
+        end = start + length
+        pauses = [{"start": iso(start + p), "end": iso(start + p + d)} for p, d in raw_pauses]
+        paused = {m for p, d in raw_pauses for m in range(start + p, start + p + d)}
+        covered |= set(range(start, end)) - paused
+        intervals += observed_intervals(at(start), at(end), pauses)
+    assert union_seconds(intervals) == len(covered) * 60

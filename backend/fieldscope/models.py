@@ -24,6 +24,7 @@ from fieldscope.sync.models import (
     SyncClient,
     SyncConflict,
 )
+from fieldscope.totals.models import MeetingCoverage
 
 __all__ = [
     "AppliedMutation",
@@ -42,6 +43,7 @@ __all__ = [
     "Level",
     "Meeting",
     "MeetingAttendee",
+    "MeetingCoverage",
     "Membership",
     "NoteKind",
     "ObservationSession",

@@ -9,9 +9,10 @@ Counting rules (also in docs and the API schema):
 - Running sessions are not counted; they are reported as `open_sessions`.
 - Exact seconds are kept; hours are rounded to 2 decimals only for display.
 
-Speed: `queries.cells` aggregates every single-session meeting in SQL; only the sessions of
-co-observed meetings come back for the union, so cost grows with co-observation, not with
-the size of the study. Nothing is cached or derived, so totals are never stale.
+Speed: each meeting's observed time is kept in `meeting_coverage` by a flush hook in the
+same transaction as the write (see `coverage`), so a study's totals are one GROUP BY over
+one narrow row per meeting plus a count of clinical leaders: never stale, and fast at
+national scale.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -39,67 +39,6 @@ from fieldscope.totals.schemas import (
 )
 
 LEVELS = tuple(level.value for level in Level)
-Interval = tuple[float, float]
-
-
-def _instant(value: Any) -> float | None:
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def observed_intervals(
-    started_at: datetime, ended_at: datetime, pauses: list[dict[str, Any]]
-) -> list[Interval]:
-    """The session's span minus its pauses, as (start, end) POSIX seconds.
-
-    Pauses are clipped to the span; an open pause runs to the end of the session.
-    Unreadable pauses are ignored (validation rejects them on write).
-    """
-    start, end = started_at.timestamp(), ended_at.timestamp()
-    if end <= start:
-        return []
-    gaps: list[Interval] = []
-    for pause in pauses:
-        p_start = _instant(pause.get("start")) if isinstance(pause, dict) else None
-        if p_start is None:
-            continue
-        p_end = _instant(pause.get("end"))
-        gaps.append((max(p_start, start), min(end if p_end is None else p_end, end)))
-    out: list[Interval] = []
-    cursor = start
-    for g_start, g_end in sorted(g for g in gaps if g[1] > g[0]):
-        if g_start > cursor:
-            out.append((cursor, g_start))
-        cursor = max(cursor, g_end)
-    if cursor < end:
-        out.append((cursor, end))
-    return out
-
-
-def union_seconds(intervals: list[Interval]) -> float:
-    """Length of the union of intervals (overlaps counted once)."""
-    total = 0.0
-    cur_start = cur_end = None
-    for start, end in sorted(intervals):
-        if cur_end is None or start > cur_end:
-            if cur_end is not None and cur_start is not None:
-                total += cur_end - cur_start
-            cur_start, cur_end = start, end
-        else:
-            cur_end = max(cur_end, end)
-    if cur_end is not None and cur_start is not None:
-        total += cur_end - cur_start
-    return total
 
 
 @dataclass
@@ -176,30 +115,16 @@ def _tally(acc: _SiteAcc, target_hours: float, target_meetings: int) -> dict[str
 def _accumulate(session: Session, study_id: uuid.UUID) -> dict[uuid.UUID, _SiteAcc]:
     sites: dict[uuid.UUID, _SiteAcc] = defaultdict(_SiteAcc)
     for cell in queries.cells(session, study_id):
-        acc = sites[cell.site_id].levels.setdefault(cell.level, _Acc())
-        acc.add(
+        sites[cell.site_id].levels.setdefault(cell.level, _Acc()).add(
             _Acc(
                 meetings=cell.meetings,
-                seconds=cell.simple_seconds,
+                seconds=cell.seconds,
                 observer_seconds=cell.observer_seconds,
                 sessions=cell.sessions,
                 co_observed=cell.co_observed,
                 open_sessions=cell.open_sessions,
             )
         )
-    per_meeting: dict[uuid.UUID, list[queries.SessionSpan]] = defaultdict(list)
-    for span in queries.spans_to_union(session, study_id):
-        per_meeting[span.meeting_id].append(span)
-    for spans in per_meeting.values():
-        first = spans[0]
-        acc = sites[first.site_id].levels.setdefault(first.level, _Acc())
-        intervals: list[Interval] = []
-        for span in spans:
-            mine = observed_intervals(span.started_at, span.ended_at, span.pauses)
-            intervals.extend(mine)
-            if span.duration_seconds is None:  # SQL could not sum it
-                acc.observer_seconds += sum(e - s for s, e in mine)
-        acc.seconds += union_seconds(intervals)
     for site_id, level, n in queries.clinical_leaders(session, study_id):
         site = sites[site_id]
         site.leaders_total += n
