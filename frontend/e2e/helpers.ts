@@ -100,6 +100,7 @@ export async function capture(page: Page, name: string): Promise<void> {
   const original = page.viewportSize();
   for (const [w, h] of [[1024, 768], [768, 1024]] as const) {
     await page.setViewportSize({ width: w, height: h });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(150);
     await axe(page, `${name} at ${w}x${h}`);
     await page.screenshot({ path: join(dir, `${name}-${w}x${h}.png`), fullPage: false });

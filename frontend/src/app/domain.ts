@@ -70,7 +70,8 @@ export async function codebook(studyId: string): Promise<{ version: CodebookVers
   };
 }
 
-export const canTag = (p: Participant): boolean => p.consent === 'consented';
+// A stub added in the field has no consent value until the server's copy arrives (consented).
+export const canTag = (p: Participant): boolean => p.consent !== 'declined' && p.consent !== 'withdrawn';
 
 // --- meetings -------------------------------------------------------------------------
 

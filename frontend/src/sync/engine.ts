@@ -22,6 +22,7 @@ export class HttpError extends Error {
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 const IDLE_INTERVAL_MS = 60_000;
+const NUDGE_MS = 8_000;
 
 function toMutation(e: OutboxEntry): Mutation {
   return {
@@ -40,6 +41,7 @@ export class SyncEngine {
   private failures = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private started = false;
+  private nextRunAt = 0;
 
   constructor(private readonly db: FieldscopeDB, private readonly opts: EngineOptions) {
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
@@ -73,6 +75,15 @@ export class SyncEngine {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /** A local change was made: sync within a few seconds (throttled, not per tap). */
+  nudge(): void {
+    if (!this.started || this.failures > 0 || (typeof navigator !== 'undefined' && !navigator.onLine)) return;
+    if (this.timer && this.nextRunAt - Date.now() <= NUDGE_MS) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.nextRunAt = Date.now() + NUDGE_MS;
+    this.timer = setTimeout(() => void this.syncNow(), NUDGE_MS);
+  }
+
   private readonly onTrigger = (): void => {
     this.failures = 0;
     void this.syncNow();
@@ -89,6 +100,7 @@ export class SyncEngine {
     const delay = this.failures === 0
       ? IDLE_INTERVAL_MS
       : Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (this.failures - 1)) * (0.75 + Math.random() * 0.5);
+    this.nextRunAt = Date.now() + delay;
     this.timer = setTimeout(() => void this.syncNow(), delay);
   }
 

@@ -36,7 +36,7 @@ export function SyncBar({ auth, studyId, route }: { auth: Auth; studyId: string 
     <header class="topbar">
       <div class="brand">
         <a href="#/meetings" class="logo">fieldscope</a>
-        {study && <a class="study-name" href="#/study" title="Change study">{study.name}</a>}
+        {study && <a class="study-name" href="#/study" title={`${study.name}: change study`}>{study.name}</a>}
       </div>
       <nav aria-label="Main">
         {NAV.map((n) => (
@@ -46,10 +46,13 @@ export function SyncBar({ auth, studyId, route }: { auth: Auth; studyId: string 
       <div class="sync" role="status" aria-live="polite" data-testid="sync-status">
         <span class={`dot ${tone}`} aria-hidden="true" />
         <span class="sync-text">
-          <strong>{label}</strong>
-          <span data-testid="pending-count" data-pending={pending}>{pending === 0 ? 'All changes sent' : `${pending} unsent`}</span>
-          {rejected > 0 && <a class="rejections" href="#/sync">{rejected} not accepted</a>}
-          <span class="muted small">Synced {ago(status?.last_success_at)}</span>
+          <span>
+            <strong>{label}</strong> ·{' '}
+            <span data-testid="pending-count" data-pending={pending} class={pending ? 'unsent-count' : ''}>{pending === 0 ? 'all sent' : `${pending} unsent`}</span>
+          </span>
+          <span class="muted">
+            {rejected > 0 ? <a class="rejections" href="#/sync">{rejected} not accepted</a> : `Synced ${ago(status?.last_success_at)}`}
+          </span>
         </span>
         <button type="button" class="btn small" onClick={() => void engine.syncNow()} disabled={state === 'syncing'} title={`Signed in as ${auth.user.email}`}>
           Sync now
@@ -82,10 +85,13 @@ export function StorageBanner() {
   return (
     <div class="banner warn" role="alert" data-testid="storage-banner">
       <span>
-        <strong>This browser has not promised to keep your data.</strong> It may clear unsent notes when space runs low.
-        Sync whenever you can, save unsent changes to a file, and on an iPad add fieldscope to the Home Screen (Share → Add to Home Screen).
+        <strong>Storage not guaranteed.</strong> This browser may clear unsent notes when space runs low: sync often.
+        On an iPad, add fieldscope to the Home Screen.
       </span>
-      <a class="btn small" href="#/sync">Details</a>
+      <span class="banner-actions">
+        <a class="btn small" href="#/sync">What to do</a>
+        <button type="button" class="btn small" onClick={() => void db.meta.put({ key: 'persist_banner_dismissed', value: true })}>Dismiss</button>
+      </span>
     </div>
   );
 }

@@ -238,7 +238,7 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
 
           <section aria-labelledby="tl-h">
             <h2 id="tl-h" class="label">Timeline</h2>
-            <ol class="timeline" data-testid="timeline">
+            <ol class="timeline" data-testid="timeline" tabIndex={0} aria-label="Timeline, newest first">
               {timeline.map((t) => t.kind === 'tag' ? (
                 <li key={t.id} class="tl-tag" style={{ '--c': codeOf.get(t.i.code_key)?.colour ?? '#333' }}>
                   <span class="tl-time">{formatDuration(t.at)}</span>
@@ -252,7 +252,7 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
                   <span><span class="pill">{NOTE_KINDS.find(([k]) => k === t.n.kind)?.[1] ?? t.n.kind}</span> {t.n.text}</span>
                 </li>
               ))}
-              {timeline.length === 0 && <li class="muted">Tags and notes appear here, newest first.</li>}
+              {timeline.length === 0 && <li class="muted empty-row">Tags and notes appear here, newest first.</li>}
             </ol>
           </section>
         </aside>

@@ -99,7 +99,7 @@ export function MeetingDetail({ id, studyId }: { id: string; studyId: string }) 
                   <span class="role">{p.role_title || pretty(p.background)}</span>
                   <span class="tags">
                     {p.level && <span class="pill">{levelLabel(p.level)}</span>}
-                    {p.is_clinical_leader && <span class="pill leader">Clinical leader</span>}
+                    {p.is_clinical_leader && <span class="pill clinical">Clinical leader</span>}
                     {p.pending_review && <span class="pill">Awaiting review</span>}
                     {note && <span class="pill bad">{note}</span>}
                   </span>

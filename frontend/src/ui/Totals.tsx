@@ -10,7 +10,7 @@ interface SiteTotals extends Tally { site_id: string; code: string; name: string
 interface StudyTotals { sites: SiteTotals[]; total?: Tally }
 interface Cached { at: string; totals: StudyTotals }
 
-const hours = (h: number): string => `${h.toFixed(1)} h`;
+const hours = (h: number): string => (h > 0 && h < 1 ? `${Math.max(1, Math.round(h * 60))} min` : `${h.toFixed(1)} h`);
 
 function Bar({ value, target, label }: { value: number; target: number; label: string }) {
   const pct = target > 0 ? Math.min(100, (value / target) * 100) : 0;
