@@ -1,0 +1,586 @@
+"""Read queries behind the dashboard, in SQLAlchemy Core: aggregates stay in the database.
+
+Shared rules: deleted records never count; a site, meeting or session that is deleted takes
+its interventions with it; participants whose consent is declined or withdrawn (or who are
+deleted) are left out of every contribution count and of agreement.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlmodel import Session, col
+
+from fieldscope.auth.models import Membership, User
+from fieldscope.codebook.models import Code, CodebookVersion, CodeGroup
+from fieldscope.meetings.models import Meeting
+from fieldscope.observations.models import Intervention as I
+from fieldscope.observations.models import ObservationSession as S
+from fieldscope.participants.models import Consent, Participant
+from fieldscope.studies.models import Site
+from fieldscope.sync.models import AppliedMutation, SyncClient, SyncConflict
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Filters shared by matrices and agreement. Dates are UTC days of session starts."""
+
+    study_id: uuid.UUID
+    site_id: uuid.UUID | None = None
+    level: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    meeting_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+def _str(value: Any) -> str:
+    """An enum column's value as plain text."""
+    return str(getattr(value, "value", value))
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def live_sites(session: Session, study_id: uuid.UUID) -> list[SiteRow]:
+    stmt = (
+        select(col(Site.id), col(Site.code), col(Site.name))
+        .where(col(Site.study_id) == study_id, col(Site.deleted_at).is_(None))
+        .order_by(col(Site.code))
+    )
+    return [SiteRow(r[0], r[1], r[2]) for r in session.execute(stmt)]
+
+
+def excluded_participants(study_id: uuid.UUID) -> Select[uuid.UUID]:
+    """Participants whose words must not be counted: no consent, or deleted."""
+    return select(col(Participant.id)).where(
+        col(Participant.study_id) == study_id,
+        or_(
+            col(Participant.consent) != Consent.consented, col(Participant.deleted_at).is_not(None)
+        ),
+    )
+
+
+def count_excluded(session: Session, scope: Scope) -> int:
+    stmt = select(func.count()).where(
+        col(Participant.study_id) == scope.study_id,
+        col(Participant.deleted_at).is_(None),
+        col(Participant.consent) != Consent.consented,
+    )
+    if scope.site_id:
+        stmt = stmt.where(col(Participant.site_id) == scope.site_id)
+    return int(session.execute(stmt).scalar_one())
+
+
+def session_conditions(scope: Scope) -> list[ColumnElement[bool]]:
+    """Live sessions of live meetings of live sites, within the scope's filters."""
+    live_site_ids = select(col(Site.id)).where(
+        col(Site.study_id) == scope.study_id, col(Site.deleted_at).is_(None)
+    )
+    conds: list[ColumnElement[bool]] = [
+        col(S.study_id) == scope.study_id,
+        col(S.deleted_at).is_(None),
+        col(Meeting.deleted_at).is_(None),
+        col(Meeting.site_id).in_(live_site_ids),
+    ]
+    if scope.site_id:
+        conds.append(col(S.site_id) == scope.site_id)
+    if scope.level:
+        conds.append(col(Meeting.level) == scope.level)
+    if scope.meeting_id:
+        conds.append(col(S.meeting_id) == scope.meeting_id)
+    if scope.date_from:
+        conds.append(col(S.started_at) >= _day_start(scope.date_from))
+    if scope.date_to:
+        conds.append(col(S.started_at) < _day_start(scope.date_to + timedelta(days=1)))
+    return conds
+
+
+def sessions_in_scope(scope: Scope) -> Select[uuid.UUID]:
+    return (
+        select(col(S.id))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*session_conditions(scope))
+    )
+
+
+def _tag_conditions(scope: Scope) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [
+        col(I.study_id) == scope.study_id,
+        col(I.deleted_at).is_(None),
+        col(I.session_id).in_(sessions_in_scope(scope)),
+        col(I.participant_id).not_in(excluded_participants(scope.study_id)),
+    ]
+    if scope.site_id:
+        conds.append(col(I.site_id) == scope.site_id)
+    return conds
+
+
+def counts_by_intervention_column(
+    session: Session, scope: Scope, by: str
+) -> list[tuple[Any, str, int]]:
+    """(participant_id or site_id, code_key, count) of the interventions in scope."""
+    key = col(I.participant_id) if by == "participant" else col(I.site_id)
+    stmt = (
+        select(key, col(I.code_key), func.count())
+        .where(*_tag_conditions(scope))
+        .group_by(key, col(I.code_key))
+    )
+    return [(r[0], r[1], int(r[2])) for r in session.execute(stmt)]
+
+
+def counts_by_meeting_column(
+    session: Session, scope: Scope, by: str
+) -> list[tuple[str | None, str, int]]:
+    """(meeting level or stage of change, code_key, count): counted per session first, so
+    the join to sessions and meetings runs on ~4 rows per session, not one per tag."""
+    per_session = (
+        select(
+            col(I.session_id).label("sid"), col(I.code_key).label("code"), func.count().label("n")
+        )
+        .where(*_tag_conditions(scope))
+        .group_by(col(I.session_id), col(I.code_key))
+        .subquery()
+    )
+    key = col(Meeting.level) if by == "level" else col(Meeting.stage_of_change)
+    stmt = (
+        select(key, per_session.c.code, func.sum(per_session.c.n))
+        .join_from(per_session, S, col(S.id) == per_session.c.sid)
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .group_by(key, per_session.c.code)
+    )
+    return [(None if r[0] is None else _str(r[0]), r[1], int(r[2])) for r in session.execute(stmt)]
+
+
+def co_observed_meetings(session: Session, scope: Scope) -> int:
+    per_meeting = (
+        select(col(S.meeting_id))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*session_conditions(scope))
+        .group_by(col(S.meeting_id))
+        .having(func.count(distinct(col(S.observer_id))) > 1)
+        .subquery()
+    )
+    return int(session.execute(select(func.count()).select_from(per_meeting)).scalar_one())
+
+
+@dataclass(frozen=True)
+class CodeColumn:
+    key: str
+    label: str
+    colour: str
+    sort_order: int
+
+
+def contribution_codes(session: Session, study_id: uuid.UUID) -> list[CodeColumn]:
+    """Top-level contribution codes of every codebook version; the newest version's label."""
+    stmt = (
+        select(col(Code.key), col(Code.label), col(Code.colour), col(Code.sort_order))
+        .join(CodebookVersion, col(CodebookVersion.id) == col(Code.codebook_version_id))
+        .where(
+            col(Code.study_id) == study_id,
+            col(Code.deleted_at).is_(None),
+            col(Code.parent_key).is_(None),
+            col(Code.group) == CodeGroup.contribution,
+        )
+        .order_by(col(CodebookVersion.number))
+    )
+    out: dict[str, CodeColumn] = {}
+    for key, label, colour, order in session.execute(stmt):
+        out[key] = CodeColumn(key, label, colour, order)  # later versions overwrite
+    return sorted(out.values(), key=lambda c: (c.sort_order, c.key))
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    id: uuid.UUID
+    code: str
+    site_id: uuid.UUID
+    level: str | None
+    is_clinical_leader: bool
+    counted: bool  # consented and not deleted
+
+
+def participants(session: Session, study_id: uuid.UUID) -> list[ParticipantInfo]:
+    stmt = select(
+        col(Participant.id),
+        col(Participant.code),
+        col(Participant.site_id),
+        col(Participant.level),
+        col(Participant.is_clinical_leader),
+        col(Participant.consent),
+        col(Participant.deleted_at),
+    ).where(col(Participant.study_id) == study_id)
+    return [
+        ParticipantInfo(
+            id=r[0],
+            code=r[1],
+            site_id=r[2],
+            level=None if r[3] is None else _str(r[3]),
+            is_clinical_leader=bool(r[4]),
+            counted=_str(r[5]) == Consent.consented.value and r[6] is None,
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def participant_tally(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """(site_id, level, is_clinical_leader, without consent, pending_review, count)."""
+    no_consent = col(Participant.consent) != Consent.consented
+    stmt = (
+        select(
+            col(Participant.site_id),
+            col(Participant.level),
+            col(Participant.is_clinical_leader),
+            no_consent,
+            col(Participant.pending_review),
+            func.count(),
+        )
+        .where(col(Participant.study_id) == study_id, col(Participant.deleted_at).is_(None))
+        .group_by(
+            col(Participant.site_id),
+            col(Participant.level),
+            col(Participant.is_clinical_leader),
+            no_consent,
+            col(Participant.pending_review),
+        )
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+# --- progress ------------------------------------------------------------------------
+
+
+def _ended_live_sessions(study_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    return [
+        *session_conditions(Scope(study_id)),
+        col(S.ended_at).is_not(None),
+    ]
+
+
+def meeting_firsts(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """Per meeting with an ended session: (meeting_id, site_id, first start, ended sessions,
+    sum of stored durations, sessions without a stored duration)."""
+    stmt = (
+        select(
+            col(S.meeting_id),
+            col(Meeting.site_id),
+            func.min(col(S.started_at)),
+            func.count(),
+            func.coalesce(func.sum(col(S.duration_seconds)), 0.0),
+            func.sum(case((col(S.duration_seconds).is_(None), 1), else_=0)),
+        )
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*_ended_live_sessions(study_id))
+        .group_by(col(S.meeting_id), col(Meeting.site_id))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def fieldworker_rows(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """Per observer: (user_id, name, ended, open, meetings, co-observed meetings, seconds,
+    ended sessions without a stored duration, first start, last start)."""
+    observers = (
+        select(
+            col(S.meeting_id).label("mid"),
+            func.count(distinct(col(S.observer_id))).label("observers"),
+        )
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*_ended_live_sessions(study_id))
+        .group_by(col(S.meeting_id))
+        .subquery()
+    )
+    ended = col(S.ended_at).is_not(None)
+    stmt = (
+        select(
+            col(S.observer_id),
+            col(User.display_name),
+            func.sum(case((ended, 1), else_=0)),
+            func.sum(case((ended, 0), else_=1)),
+            func.count(distinct(case((ended, col(S.meeting_id))))),
+            func.count(distinct(case((ended & (observers.c.observers > 1), col(S.meeting_id))))),
+            func.coalesce(func.sum(case((ended, col(S.duration_seconds)))), 0.0),
+            func.sum(case((ended & col(S.duration_seconds).is_(None), 1), else_=0)),
+            func.min(col(S.started_at)),
+            func.max(col(S.started_at)),
+        )
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .join(User, col(User.id) == col(S.observer_id))
+        .outerjoin(observers, observers.c.mid == col(S.meeting_id))
+        .where(*session_conditions(Scope(study_id)))
+        .group_by(col(S.observer_id), col(User.display_name))
+        .order_by(col(User.display_name), col(S.observer_id))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def unknown_duration_sessions(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """(observer_id, started_at, ended_at, pauses) of ended sessions without a duration."""
+    stmt = (
+        select(col(S.observer_id), col(S.started_at), col(S.ended_at), col(S.pauses))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*_ended_live_sessions(study_id), col(S.duration_seconds).is_(None))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+# --- data quality --------------------------------------------------------------------
+
+SESSION_ISSUE_COLUMNS: list[Any] = [
+    col(S.id),
+    col(S.meeting_id),
+    col(Meeting.title),
+    col(Site.code),
+    col(Meeting.level),
+    col(S.observer_id),
+    col(User.display_name),
+    col(S.started_at),
+    col(S.ended_at),
+    col(S.duration_seconds),
+]
+
+
+def _session_issues(study_id: uuid.UUID) -> Select[Any]:
+    return (
+        select(*SESSION_ISSUE_COLUMNS)
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .join(Site, col(Site.id) == col(Meeting.site_id))
+        .join(User, col(User.id) == col(S.observer_id))
+        .where(*session_conditions(Scope(study_id)))
+    )
+
+
+def _counted(session: Session, stmt: Select[Any], limit: int) -> tuple[int, list[tuple[Any, ...]]]:
+    total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = [tuple(r) for r in session.execute(stmt.limit(limit))]
+    return int(total.scalar_one()), rows
+
+
+def open_sessions(
+    session: Session, study_id: uuid.UUID, before: datetime, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    stmt = (
+        _session_issues(study_id)
+        .where(col(S.ended_at).is_(None), col(S.started_at) < before)
+        .order_by(col(S.started_at), col(S.id))
+    )
+    return _counted(session, stmt, limit)
+
+
+def long_sessions(
+    session: Session, study_id: uuid.UUID, max_seconds: float, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    stmt = (
+        _session_issues(study_id)
+        .where(col(S.duration_seconds) > max_seconds)
+        .order_by(col(S.duration_seconds).desc(), col(S.id))
+    )
+    return _counted(session, stmt, limit)
+
+
+def ended_spans(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """(observer_id, session_id, started_at, ended_at) of ended sessions, by observer."""
+    stmt = (
+        select(col(S.observer_id), col(S.id), col(S.started_at), col(S.ended_at))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*_ended_live_sessions(study_id))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def session_issue_rows(
+    session: Session, study_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Any, ...]]:
+    if not ids:
+        return {}
+    stmt = _session_issues(study_id).where(col(S.id).in_(ids))
+    return {r[0]: tuple(r) for r in session.execute(stmt)}
+
+
+def study_members(study_id: uuid.UUID) -> Select[uuid.UUID]:
+    return select(col(Membership.user_id)).where(col(Membership.study_id) == study_id)
+
+
+def _epoch_seconds(session: Session, column: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite stores UTC text; julianday counts days from noon, 24 November 4714 BC.
+        return (func.julianday(column) - 2440587.5) * 86400.0
+    return func.extract("epoch", column)
+
+
+def devices(session: Session, study_id: uuid.UUID, recent: int = 500) -> list[tuple[Any, ...]]:
+    """Devices of the study's members: (client_id, user_id, name, user_agent, last_push_at,
+    last_pull_at, last_clock_skew_seconds, max device-ahead seconds over `recent` mutations)."""
+    ahead = (
+        select(
+            col(AppliedMutation.client_id).label("cid"),
+            func.max(
+                _epoch_seconds(session, col(AppliedMutation.device_time))
+                - _epoch_seconds(session, col(AppliedMutation.received_at))
+            ).label("ahead"),
+        )
+        .join(SyncClient, col(SyncClient.client_id) == col(AppliedMutation.client_id))
+        .where(
+            col(SyncClient.user_id).in_(study_members(study_id)),
+            col(AppliedMutation.client_seq) > col(SyncClient.last_seq) - recent,
+            col(AppliedMutation.device_time).is_not(None),
+        )
+        .group_by(col(AppliedMutation.client_id))
+        .subquery()
+    )
+    stmt = (
+        select(
+            col(SyncClient.client_id),
+            col(SyncClient.user_id),
+            col(User.display_name),
+            col(SyncClient.user_agent),
+            col(SyncClient.last_push_at),
+            col(SyncClient.last_pull_at),
+            col(SyncClient.last_clock_skew_seconds),
+            ahead.c.ahead,
+        )
+        .join(User, col(User.id) == col(SyncClient.user_id))
+        .outerjoin(ahead, ahead.c.cid == col(SyncClient.client_id))
+        .where(col(SyncClient.user_id).in_(study_members(study_id)))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def unresolved_conflicts(
+    session: Session, study_id: uuid.UUID, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    winner = select(col(User.display_name)).where(
+        col(User.id) == col(SyncConflict.winning_author_id)
+    )
+    loser = select(col(User.display_name)).where(col(User.id) == col(SyncConflict.losing_author_id))
+    stmt = (
+        select(
+            col(SyncConflict.id),
+            col(SyncConflict.entity),
+            col(SyncConflict.record_id),
+            col(SyncConflict.field),
+            col(SyncConflict.created_at),
+            winner.scalar_subquery(),
+            loser.scalar_subquery(),
+        )
+        .where(col(SyncConflict.study_id) == study_id, col(SyncConflict.resolved_at).is_(None))
+        .order_by(col(SyncConflict.created_at), col(SyncConflict.id))
+    )
+    return _counted(session, stmt, limit)
+
+
+def pending_participants(
+    session: Session, study_id: uuid.UUID, limit: int
+) -> tuple[int, list[tuple[Any, ...]]]:
+    columns: list[Any] = [
+        col(Participant.id),
+        col(Participant.code),
+        col(Site.code),
+        col(Participant.level),
+        col(Participant.role_title),
+        col(Participant.created_at),
+    ]
+    stmt = (
+        select(*columns)
+        .join(Site, col(Site.id) == col(Participant.site_id))
+        .where(
+            col(Participant.study_id) == study_id,
+            col(Participant.deleted_at).is_(None),
+            col(Participant.pending_review).is_(True),
+        )
+        .order_by(col(Participant.created_at), col(Participant.code))
+    )
+    return _counted(session, stmt, limit)
+
+
+# --- agreement -----------------------------------------------------------------------
+
+
+def co_observed_meeting_rows(session: Session, scope: Scope) -> list[tuple[Any, ...]]:
+    """(meeting_id, title, site_id, level, scheduled_start) of meetings in scope with
+    live sessions of two or more observers."""
+    ids = (
+        select(col(S.meeting_id))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*session_conditions(scope))
+        .group_by(col(S.meeting_id))
+        .having(func.count(distinct(col(S.observer_id))) > 1)
+    )
+    stmt = (
+        select(
+            col(Meeting.id),
+            col(Meeting.title),
+            col(Meeting.site_id),
+            col(Meeting.level),
+            col(Meeting.scheduled_start),
+        )
+        .where(col(Meeting.id).in_(ids))
+        .order_by(col(Meeting.scheduled_start), col(Meeting.id))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def meeting_observers(
+    session: Session, scope: Scope, meeting_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Observers with a live session in scope, per meeting (tags or not)."""
+    out: dict[uuid.UUID, set[uuid.UUID]] = {mid: set() for mid in meeting_ids}
+    if not meeting_ids:
+        return out
+    stmt = (
+        select(col(S.meeting_id), col(S.observer_id))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(*session_conditions(scope), col(S.meeting_id).in_(meeting_ids))
+        .distinct()
+    )
+    for mid, observer in session.execute(stmt):
+        out[mid].add(observer)
+    return out
+
+
+def agreement_tags(
+    session: Session, scope: Scope, meeting_ids: list[uuid.UUID]
+) -> list[tuple[Any, ...]]:
+    """(meeting_id, intervention_id, observer_id, participant_id, code_key, session start,
+    offset_seconds) of counted interventions in the scope's sessions of these meetings."""
+    if not meeting_ids:
+        return []
+    conds = [
+        *session_conditions(scope),
+        col(S.meeting_id).in_(meeting_ids),
+        col(I.deleted_at).is_(None),
+        col(I.participant_id).not_in(excluded_participants(scope.study_id)),
+    ]
+    stmt = (
+        select(
+            col(S.meeting_id),
+            col(I.id),
+            col(S.observer_id),
+            col(I.participant_id),
+            col(I.code_key),
+            col(S.started_at),
+            col(I.offset_seconds),
+        )
+        .join_from(I, S, col(S.id) == col(I.session_id))
+        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+        .where(and_(*conds))
+    )
+    return [tuple(r) for r in session.execute(stmt)]
+
+
+def display_names(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    stmt = select(col(User.id), col(User.display_name)).where(col(User.id).in_(ids))
+    return {r[0]: r[1] for r in session.execute(stmt)}
