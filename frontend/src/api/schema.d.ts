@@ -135,6 +135,602 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Studies
+         * @description The studies you belong to (administrators: every study), by name.
+         */
+        get: operations["studies-list_studies"];
+        put?: never;
+        /**
+         * Create Study
+         * @description Instance administrators create studies; the creator becomes its PI and the study
+         *     starts with the default codebook (version 1, published).
+         */
+        post: operations["studies-create_study"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Study */
+        get: operations["studies-read_study"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Study
+         * @description PIs delete a study (a soft delete: it disappears for everyone, nothing is erased).
+         */
+        delete: operations["studies-delete_study"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Study
+         * @description PIs edit the study; only the keys sent change.
+         */
+        patch: operations["studies-update_study"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit Events
+         * @description Who changed what in this study and when, newest first, with the values before and
+         *     after (real names included: PIs only).
+         */
+        get: operations["audit-list_audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/codebook/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Codebook Versions
+         * @description The study's codebook versions by number; `published_at` null marks the draft.
+         */
+        get: operations["codebook-list_codebook_versions"];
+        put?: never;
+        /**
+         * Create Codebook Draft
+         * @description PIs start a new draft version: a copy of the latest version's codes. One draft at a
+         *     time (409 while another is open).
+         */
+        post: operations["codebook-create_codebook_draft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/codebook/versions/{version_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Codebook Version
+         * @description A version with its codes: contributions with their forms, then the other groups
+         *     (sources of influence, secondary effects). Retired codes are included, flagged.
+         */
+        get: operations["codebook-read_codebook_version"];
+        put?: never;
+        post?: never;
+        /**
+         * Discard Codebook Draft
+         * @description Discard a draft that was never published (409 for a published version).
+         */
+        delete: operations["codebook-discard_codebook_draft"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Codebook Draft
+         * @description Relabel a draft (409 once published: published versions are immutable).
+         */
+        patch: operations["codebook-update_codebook_draft"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/codebook/versions/{version_id}/codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Code
+         * @description Add a code (or, with `parent_key`, a form of a contribution) to a draft.
+         */
+        post: operations["codebook-add_code"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/codebook/versions/{version_id}/codes/{code_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Code
+         * @description Rename, reorder or retire a code of a draft; retiring a contribution retires its
+         *     forms.
+         */
+        patch: operations["codebook-update_code"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/codebook/versions/{version_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish Codebook Version
+         * @description Publish a draft: from now on devices may tag with it and nothing in it changes.
+         */
+        post: operations["codebook-publish_codebook_version"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/conflicts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sync Conflicts
+         * @description Sync conflicts of the study (PIs): the losing value, both authors and versions.
+         */
+        get: operations["sync-list_sync_conflicts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/conflicts/{conflict_id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve Sync Conflict
+         * @description Keep the current value, or restore the losing one (a normal, audited change). The
+         *     record's needs_review flag clears when its last open conflict is resolved.
+         */
+        post: operations["sync-resolve_sync_conflict"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/dashboard/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Agreement
+         * @description Inter-rater agreement (Cohen's kappa, percent agreement) on the contribution code,
+         *     per co-observed meeting, per site and overall, with unmatched interventions.
+         */
+        get: operations["dashboard-read_agreement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/dashboard/contributions/{dimension}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Contribution Matrix
+         * @description Interventions counted by participant, meeting level, site or stage of change against
+         *     contribution codes, for a heatmap. Participants without consent are never counted.
+         */
+        get: operations["dashboard-read_contribution_matrix"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/dashboard/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Participant Table
+         * @description Participants by level and site (the shape of the study's Table 1).
+         */
+        get: operations["dashboard-read_participant_table"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/dashboard/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Observation Progress
+         * @description Hours and meetings per site and level against targets (the study totals), per ISO
+         *     week, and per fieldworker.
+         */
+        get: operations["dashboard-read_observation_progress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/dashboard/quality": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Data Quality
+         * @description Data-quality findings: sessions never ended, implausible durations, overlapping
+         *     sessions of one observer, device clock skew, unsynced devices, sync conflicts and
+         *     participant stubs awaiting review.
+         */
+        get: operations["dashboard-read_data_quality"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/datapackage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Datapackage
+         * @description Tidy CSV tables in a zipped Frictionless Data Package (datapackage.json, Table
+         *     Schemas with keys, data/*.csv).
+         */
+        get: operations["exports-export_datapackage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/journals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Journal Bundle
+         * @description A ZIP of field journals, one per session matching the filters.
+         *
+         *     Fieldworkers get their own sessions only.
+         */
+        get: operations["exports-export_journal_bundle"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/journals/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Journal
+         * @description One session's field journal: header, timeline, write-up and summary report.
+         *
+         *     Fieldworkers may export the journals of their own sessions only.
+         */
+        get: operations["exports-export_journal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Json
+         * @description The tidy tables as one JSON document: {..., "tables": {"interventions": [{...}]}}.
+         */
+        get: operations["exports-export_json"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/qdc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Qdc
+         * @description The codebook as a REFI-QDA .qdc file.
+         */
+        get: operations["exports-export_qdc"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/qdpx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Qdpx
+         * @description A REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder: journals as text
+         *     sources, interventions as coded selections, participants as cases.
+         */
+        get: operations["exports-export_qdpx"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/exports/tables/{table}.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Table Csv
+         * @description One tidy table as CSV (the same columns as in the data package).
+         */
+        get: operations["exports-export_table_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/interventions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Study Interventions
+         * @description Interventions across the study in the order they were recorded, filtered.
+         *
+         *     `level` is the level of the observed meeting; the date range applies to the start of
+         *     the session the intervention was recorded in.
+         */
+        get: operations["interventions-list_study_interventions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/meetings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Meetings
+         * @description Meetings by scheduled start (unscheduled last). Any member may read.
+         */
+        get: operations["meetings-list_meetings"];
+        put?: never;
+        /**
+         * Create Meeting
+         * @description PIs and fieldworkers add meetings at one of the study's sites.
+         */
+        post: operations["meetings-create_meeting"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/meetings/{meeting_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Meeting */
+        get: operations["meetings-read_meeting"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Meeting
+         * @description A PI, or the fieldworker who added it, soft-deletes a meeting nobody observed yet.
+         */
+        delete: operations["meetings-delete_meeting"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Meeting
+         * @description Only the keys sent change. The site is fixed once the meeting has sessions or
+         *     attendees.
+         */
+        patch: operations["meetings-update_meeting"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/meetings/{meeting_id}/attendees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Attendees
+         * @description The meeting's attendees by pseudonym code.
+         */
+        get: operations["meetings-list_attendees"];
+        put?: never;
+        /**
+         * Add Attendee
+         * @description Adds a consenting participant of the meeting's site (422 for another site or study;
+         *     409 when already attending).
+         */
+        post: operations["meetings-add_attendee"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/meetings/{meeting_id}/attendees/{attendee_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Attendee
+         * @description Soft-deletes the attendance; the participant may be added again later.
+         */
+        delete: operations["meetings-remove_attendee"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/studies/{study_id}/members": {
         parameters: {
             query?: never;
@@ -173,6 +769,403 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/studies/{study_id}/participants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Participants
+         * @description Participants by pseudonym code. Real names are included for PIs only.
+         */
+        get: operations["participants-list_participants"];
+        put?: never;
+        /**
+         * Create Participant
+         * @description PIs add participants; a fieldworker's addition is a stub pending a PI's review and
+         *     may not carry a real name or consent.
+         */
+        post: operations["participants-create_participant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/participants/{participant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Participant */
+        get: operations["participants-read_participant"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Participant
+         * @description Soft-deletes a participant never tagged in an intervention (withdraw consent
+         *     otherwise) and ends their meeting attendances.
+         */
+        delete: operations["participants-delete_participant"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Participant
+         * @description PIs edit anything, including consent (with its date), real name and review;
+         *     fieldworkers may correct their stubs while pending review.
+         */
+        patch: operations["participants-update_participant"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sessions
+         * @description Sessions of the study, newest first. Fieldworkers see their own.
+         */
+        get: operations["sessions-list_sessions"];
+        put?: never;
+        /**
+         * Create Session
+         * @description Start (or enter after the fact) your observation of a meeting.
+         */
+        post: operations["sessions-create_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Session */
+        get: operations["sessions-read_session"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Session
+         * @description Soft-delete the session with its interventions, notes and write-up.
+         */
+        delete: operations["sessions-delete_session"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Session
+         * @description Change the fields sent; the duration is derived again.
+         */
+        patch: operations["sessions-update_session"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End Session
+         * @description End the session at `at` (server time if no body), closing an open pause.
+         */
+        post: operations["sessions-end_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/interventions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Session Interventions
+         * @description The session's interventions by offset.
+         */
+        get: operations["interventions-list_session_interventions"];
+        put?: never;
+        /**
+         * Create Intervention
+         * @description Tag a clinical leader's intervention with a contribution (and optionally its form).
+         */
+        post: operations["interventions-create_intervention"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/interventions/{intervention_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Intervention */
+        get: operations["interventions-read_intervention"];
+        put?: never;
+        post?: never;
+        /** Delete Intervention */
+        delete: operations["interventions-delete_intervention"];
+        options?: never;
+        head?: never;
+        /** Update Intervention */
+        patch: operations["interventions-update_intervention"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/journal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Journal Entry */
+        get: operations["journal-read_journal_entry"];
+        /**
+         * Put Journal Entry
+         * @description Write or replace the session's field-journal write-up (one per session).
+         */
+        put: operations["journal-put_journal_entry"];
+        post?: never;
+        /** Delete Journal Entry */
+        delete: operations["journal-delete_journal_entry"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Field Notes
+         * @description The session's notes by offset; notes without one last, in the order written.
+         */
+        get: operations["field-notes-list_field_notes"];
+        put?: never;
+        /**
+         * Create Field Note
+         * @description A running note: observation, reflection, informal interview or method.
+         */
+        post: operations["field-notes-create_field_note"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/notes/{note_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Field Note */
+        get: operations["field-notes-read_field_note"];
+        put?: never;
+        post?: never;
+        /** Delete Field Note */
+        delete: operations["field-notes-delete_field_note"];
+        options?: never;
+        head?: never;
+        /** Update Field Note */
+        patch: operations["field-notes-update_field_note"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause Session
+         * @description Pause a running session at `at` (server time if no body).
+         */
+        post: operations["sessions-pause_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Session
+         * @description End the current pause at `at` (server time if no body).
+         */
+        post: operations["sessions-resume_session"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sessions/{session_id}/timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Session Timeline
+         * @description Interventions and field notes interleaved by offset (ties: creation order).
+         */
+        get: operations["sessions-read_session_timeline"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sites
+         * @description The study's sites by code, with their targets. Any member may read.
+         */
+        get: operations["studies-list_sites"];
+        put?: never;
+        /** Create Site */
+        post: operations["studies-create_site"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/sites/{site_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read Site */
+        get: operations["studies-read_site"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Site
+         * @description Soft-deletes a site that no live meeting or participant uses (409 otherwise).
+         */
+        delete: operations["studies-delete_site"];
+        options?: never;
+        head?: never;
+        /** Update Site */
+        patch: operations["studies-update_site"];
+        trace?: never;
+    };
+    "/api/v1/studies/{study_id}/totals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read Study Totals
+         * @description Meetings and observed hours per site and level, against targets, with clinical
+         *     leaders per site x level (Table 1). A co-observed meeting counts once and its hours are
+         *     the union of its sessions; `observer_hours` sums every session. Any member may read.
+         */
+        get: operations["totals-read_study_totals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync/pull": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pull Changes
+         * @description The change log after `cursor` that the user may see, in commit order, one bounded
+         *     page at a time. The last page (has_more false) carries the user's site totals.
+         */
+        get: operations["sync-pull_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sync/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push Mutations
+         * @description Apply queued mutations exactly once, in client_seq order. Each gets an outcome:
+         *     applied, applied_with_conflict or rejected (with a reason; the seq still advances).
+         *     A replay of a known (client_id, client_seq, mutation_id) returns the stored outcome.
+         */
+        post: operations["sync-push_mutations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -197,6 +1190,546 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AgreementReport
+         * @description Agreement between fieldworkers on the contribution of the same interventions.
+         *
+         *     Tags align when they name the same participant within `window_seconds` (greedy nearest
+         *     matching); three or more observers are compared pairwise; site and overall figures pool
+         *     the matched pairs of their meetings.
+         */
+        AgreementReport: {
+            filters: components["schemas"]["Filters"];
+            /** Meetings */
+            meetings: components["schemas"]["MeetingAgreement"][];
+            overall: components["schemas"]["AgreementStats"];
+            /** Sites */
+            sites: components["schemas"]["SiteAgreement"][];
+            /** Unmatched Total */
+            unmatched_total: number;
+            /** Window Seconds */
+            window_seconds: number;
+        };
+        /** AgreementStats */
+        AgreementStats: {
+            /**
+             * Agreements
+             * @description Matched pairs with the same contribution.
+             */
+            agreements: number;
+            /**
+             * Kappa
+             * @description Cohen's kappa; null with no pairs or when both used one code only.
+             */
+            kappa: number | null;
+            /**
+             * Pairs
+             * @description Matched pairs of interventions.
+             */
+            pairs: number;
+            /**
+             * Percent Agreement
+             * @description 100 * agreements / pairs.
+             */
+            percent_agreement: number | null;
+        };
+        /** AttendeeCreate */
+        AttendeeCreate: {
+            /**
+             * Participant Id
+             * Format: uuid
+             */
+            participant_id: string;
+        };
+        /** AttendeeOut */
+        AttendeeOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Meeting Id
+             * Format: uuid
+             */
+            meeting_id: string;
+            /**
+             * Participant Code
+             * @description The attendee's pseudonym code
+             */
+            participant_code: string;
+            /**
+             * Participant Id
+             * Format: uuid
+             */
+            participant_id: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /** Version */
+            version: number;
+        };
+        /** AuditEventOut */
+        AuditEventOut: {
+            /**
+             * Action
+             * @description create, update or delete
+             */
+            action: string;
+            /**
+             * Actor Email
+             * @description Null for the CLI or demo loader
+             */
+            actor_email?: string | null;
+            /** Actor Id */
+            actor_id: string | null;
+            /**
+             * After
+             * @description Changed fields after (whole record on create)
+             */
+            after: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * Before
+             * @description Changed fields before (null on create)
+             */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** Entity */
+            entity: string;
+            /**
+             * Entity Id
+             * Format: uuid
+             */
+            entity_id: string;
+            /** Id */
+            id: number;
+            /** Mutation Id */
+            mutation_id: string | null;
+            /**
+             * Via
+             * @description api, sync or cli
+             */
+            via: string;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Items */
+            items: components["schemas"]["AuditEventOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * Background
+         * @enum {string}
+         */
+        Background: "medicine" | "nursing" | "pharmacy" | "occupational_therapy" | "midwifery" | "general_practice" | "other_clinical" | "non_clinical";
+        /** Change */
+        Change: {
+            /** Cursor */
+            cursor: number;
+            /** Data */
+            data: {
+                [key: string]: unknown;
+            };
+            /** Entity */
+            entity: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "upsert" | "delete";
+            /**
+             * Record Id
+             * Format: uuid
+             */
+            record_id: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * ClinicalLeaders
+         * @description Participants flagged as clinical leaders (not deleted), by level: Table 1's shape.
+         */
+        ClinicalLeaders: {
+            /** Executive */
+            executive: number;
+            /** Project */
+            project: number;
+            /** Thematic */
+            thematic: number;
+            /**
+             * Total
+             * @description All clinical leaders, including any without a level.
+             */
+            total: number;
+        };
+        /** CodeCreate */
+        CodeCreate: {
+            /**
+             * Colour
+             * @default
+             */
+            colour: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** @default contribution */
+            group: components["schemas"]["CodeGroup"];
+            /**
+             * Key
+             * @description Stable across versions
+             */
+            key: string;
+            /** Label */
+            label: string;
+            /**
+             * Parent Key
+             * @description For a form: the key of its contribution
+             */
+            parent_key?: string | null;
+            /**
+             * Sort Order
+             * @description Default: after the last
+             */
+            sort_order?: number | null;
+        };
+        /**
+         * CodeGroup
+         * @enum {string}
+         */
+        CodeGroup: "contribution" | "source_of_influence" | "secondary_effect";
+        /** CodeOut */
+        CodeOut: {
+            /**
+             * Codebook Version Id
+             * Format: uuid
+             */
+            codebook_version_id: string;
+            /** Colour */
+            colour: string;
+            /** Description */
+            description: string;
+            group: components["schemas"]["CodeGroup"];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Parent Key */
+            parent_key: string | null;
+            /** Retired */
+            retired: boolean;
+            /** Sort Order */
+            sort_order: number;
+            /** Version */
+            version: number;
+        };
+        /**
+         * CodeUpdate
+         * @description Rename, describe, reorder or retire a code of a draft. Keys, groups and parents are
+         *     fixed: add a new code instead.
+         */
+        CodeUpdate: {
+            /** Colour */
+            colour?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Label */
+            label?: string | null;
+            /**
+             * Retired
+             * @description Retiring a contribution retires its forms too.
+             */
+            retired?: boolean | null;
+            /** Sort Order */
+            sort_order?: number | null;
+        };
+        /** ConflictCheck */
+        ConflictCheck: {
+            /** Count */
+            count: number;
+            /** Items */
+            items: components["schemas"]["ConflictIssue"][];
+        };
+        /** ConflictIssue */
+        ConflictIssue: {
+            /**
+             * Conflict Id
+             * Format: uuid
+             */
+            conflict_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entity */
+            entity: string;
+            /** Field */
+            field: string;
+            /** Losing Author */
+            losing_author: string | null;
+            /**
+             * Record Id
+             * Format: uuid
+             */
+            record_id: string;
+            /** Winning Author */
+            winning_author: string | null;
+        };
+        /**
+         * ConflictNote
+         * @description A field this mutation overwrote although someone else had changed it since its base.
+         */
+        ConflictNote: {
+            /**
+             * Conflict Id
+             * Format: uuid
+             */
+            conflict_id: string;
+            /** Field */
+            field: string;
+            /** Losing Author Id */
+            losing_author_id: string | null;
+            /**
+             * Losing Value
+             * @description The value it replaced, kept in the conflict log.
+             */
+            losing_value: unknown;
+            /** Losing Version */
+            losing_version: number | null;
+            /**
+             * Winning Value
+             * @description This mutation's value (later-applied wins).
+             */
+            winning_value: unknown;
+        };
+        /** ConflictOut */
+        ConflictOut: {
+            /** Base Version */
+            base_version: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entity */
+            entity: string;
+            /** Field */
+            field: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Losing Author Id */
+            losing_author_id: string | null;
+            /** Losing Value */
+            losing_value: unknown;
+            /** Losing Version */
+            losing_version: number | null;
+            /** Mutation Id */
+            mutation_id: string | null;
+            /**
+             * Record Id
+             * Format: uuid
+             */
+            record_id: string;
+            /** Resolution */
+            resolution: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved By */
+            resolved_by: string | null;
+            /** Study Id */
+            study_id: string | null;
+            /** Winning Author Id */
+            winning_author_id: string | null;
+            /** Winning Value */
+            winning_value: unknown;
+            /** Winning Version */
+            winning_version: number;
+        };
+        /** ConflictPage */
+        ConflictPage: {
+            /** Items */
+            items: components["schemas"]["ConflictOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ConfusionCell */
+        ConfusionCell: {
+            /**
+             * A
+             * @description Code given by observer a.
+             */
+            a: string;
+            /**
+             * B
+             * @description Code given by observer b.
+             */
+            b: string;
+            /** Count */
+            count: number;
+        };
+        /**
+         * Consent
+         * @enum {string}
+         */
+        Consent: "consented" | "declined" | "withdrawn";
+        /**
+         * ContributionMatrix
+         * @description Counts of tagged interventions for a heatmap. Interventions of participants whose
+         *     consent is declined or withdrawn, and deleted records, are never counted. In a
+         *     co-observed meeting every observer's tags count (see `co_observed_meetings`).
+         */
+        ContributionMatrix: {
+            /**
+             * Co Observed Meetings
+             * @description Meetings in scope observed by two or more fieldworkers: each observer's tags are counted, so these meetings weigh more.
+             */
+            co_observed_meetings: number;
+            /** Column Totals */
+            column_totals: number[];
+            /** Columns */
+            columns: components["schemas"]["MatrixColumn"][];
+            dimension: components["schemas"]["Dimension"];
+            /**
+             * Excluded Participants
+             * @description Participants left out for declined or withdrawn consent.
+             */
+            excluded_participants: number;
+            filters: components["schemas"]["Filters"];
+            /** Rows */
+            rows: components["schemas"]["MatrixRow"][];
+            /** Total */
+            total: number;
+        };
+        /** ContributionOut */
+        ContributionOut: {
+            /**
+             * Codebook Version Id
+             * Format: uuid
+             */
+            codebook_version_id: string;
+            /** Colour */
+            colour: string;
+            /** Description */
+            description: string;
+            /** Forms */
+            forms: components["schemas"]["CodeOut"][];
+            group: components["schemas"]["CodeGroup"];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Key */
+            key: string;
+            /** Label */
+            label: string;
+            /** Parent Key */
+            parent_key: string | null;
+            /** Retired */
+            retired: boolean;
+            /** Sort Order */
+            sort_order: number;
+            /** Version */
+            version: number;
+        };
+        /** DataQuality */
+        DataQuality: {
+            /**
+             * Checked At
+             * Format: date-time
+             */
+            checked_at: string;
+            /** @description Devices whose clock is off by > skew_seconds. */
+            clock_skew: components["schemas"]["DeviceCheck"];
+            /** @description Observed longer than max_hours. */
+            long_sessions: components["schemas"]["SessionCheck"];
+            /** @description Never ended, started over open_hours ago. */
+            open_sessions: components["schemas"]["SessionCheck"];
+            /** @description One observer, two ended sessions. */
+            overlapping_sessions: components["schemas"]["OverlapCheck"];
+            params: components["schemas"]["QualityParams"];
+            pending_participants: components["schemas"]["StubCheck"];
+            unresolved_conflicts: components["schemas"]["ConflictCheck"];
+            /** @description No push or pull for unsynced_days. */
+            unsynced_devices: components["schemas"]["DeviceCheck"];
+        };
+        /** DeviceCheck */
+        DeviceCheck: {
+            /** Count */
+            count: number;
+            /** Items */
+            items: components["schemas"]["DeviceIssue"][];
+        };
+        /** DeviceIssue */
+        DeviceIssue: {
+            /**
+             * Client Id
+             * Format: uuid
+             */
+            client_id: string;
+            /**
+             * Days Since Sync
+             * @description Null when it never synced.
+             */
+            days_since_sync: number | null;
+            /**
+             * Last Clock Skew Seconds
+             * @description Device minus server at its last push (positive: device ahead).
+             */
+            last_clock_skew_seconds: number | null;
+            /** Last Pull At */
+            last_pull_at: string | null;
+            /** Last Push At */
+            last_push_at: string | null;
+            /**
+             * Max Ahead Seconds
+             * @description Largest device_time - received_at over its last 500 mutations. Only a clock ahead shows here: a clock behind looks like an offline delay.
+             */
+            max_ahead_seconds: number | null;
+            /** User Agent */
+            user_agent: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** User Name */
+            user_name: string;
+        };
         /** DeviceTokenOut */
         DeviceTokenOut: {
             /**
@@ -229,10 +1762,409 @@ export interface components {
             /** Revoked At */
             revoked_at: string | null;
         };
+        /**
+         * Dimension
+         * @enum {string}
+         */
+        Dimension: "participant" | "level" | "site" | "stage";
+        /** FieldNoteCreate */
+        FieldNoteCreate: {
+            /** Device Time */
+            device_time?: string | null;
+            /**
+             * Id
+             * @description Client-generated UUIDv7, optional.
+             */
+            id?: string | null;
+            /** @default observation */
+            kind: components["schemas"]["NoteKind"];
+            /** Offset Seconds */
+            offset_seconds?: number | null;
+            /**
+             * Text
+             * @description At most 20000 characters.
+             * @default
+             */
+            text: string;
+        };
+        /** FieldNoteOut */
+        FieldNoteOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Device Time */
+            device_time: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            kind: components["schemas"]["NoteKind"];
+            /** Needs Review */
+            needs_review: boolean;
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /** Offset Seconds */
+            offset_seconds: number | null;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /** Text */
+            text: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** FieldNotePage */
+        FieldNotePage: {
+            /** Items */
+            items: components["schemas"]["FieldNoteOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** FieldNoteUpdate */
+        FieldNoteUpdate: {
+            /** Device Time */
+            device_time?: string | null;
+            kind?: components["schemas"]["NoteKind"] | null;
+            /** Offset Seconds */
+            offset_seconds?: number | null;
+            /** Text */
+            text?: string | null;
+        };
+        /** FieldworkerProgress */
+        FieldworkerProgress: {
+            /**
+             * Co Observed Meetings
+             * @description Of those, meetings another observer saw too.
+             */
+            co_observed_meetings: number;
+            /** Display Name */
+            display_name: string;
+            /** First Session At */
+            first_session_at: string | null;
+            /** Last Session At */
+            last_session_at: string | null;
+            /**
+             * Meetings
+             * @description Distinct meetings with an ended session of theirs.
+             */
+            meetings: number;
+            /**
+             * Observer Hours
+             * @description Sum of their session durations (2 dp).
+             */
+            observer_hours: number;
+            /** Observer Seconds */
+            observer_seconds: number;
+            /** Open Sessions */
+            open_sessions: number;
+            /**
+             * Sessions
+             * @description Ended sessions.
+             */
+            sessions: number;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /**
+         * Filters
+         * @description The filters a response was computed with (echoed so a chart can label itself).
+         */
+        Filters: {
+            /**
+             * Date From
+             * @description Sessions started on or after.
+             */
+            date_from?: string | null;
+            /**
+             * Date To
+             * @description Sessions started on or before.
+             */
+            date_to?: string | null;
+            /**
+             * Level
+             * @description Meeting level.
+             */
+            level?: string | null;
+            /** Site Id */
+            site_id?: string | null;
+        };
+        /** GroupOut */
+        GroupOut: {
+            /** Codes */
+            codes: components["schemas"]["CodeOut"][];
+            group: components["schemas"]["CodeGroup"];
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** InterventionCreate */
+        InterventionCreate: {
+            /**
+             * Agenda Item
+             * @default
+             */
+            agenda_item: string;
+            /** Code Key */
+            code_key: string;
+            /**
+             * Codebook Version Id
+             * Format: uuid
+             */
+            codebook_version_id: string;
+            /** Device Time */
+            device_time?: string | null;
+            /** Form Key */
+            form_key?: string | null;
+            /**
+             * Id
+             * @description Client-generated UUIDv7, optional.
+             */
+            id?: string | null;
+            /**
+             * Note
+             * @description At most 20000 characters.
+             * @default
+             */
+            note: string;
+            /**
+             * Offset Seconds
+             * @description Seconds since the session started.
+             */
+            offset_seconds: number;
+            /**
+             * Participant Id
+             * Format: uuid
+             */
+            participant_id: string;
+            /**
+             * Quote
+             * @description At most 20000 characters.
+             * @default
+             */
+            quote: string;
+        };
+        /** InterventionOut */
+        InterventionOut: {
+            /** Agenda Item */
+            agenda_item: string;
+            /** Code Key */
+            code_key: string;
+            /** Code Retired */
+            code_retired: boolean;
+            /**
+             * Codebook Version Id
+             * Format: uuid
+             */
+            codebook_version_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Device Time */
+            device_time: string | null;
+            /** Form Key */
+            form_key: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Needs Review */
+            needs_review: boolean;
+            /** Note */
+            note: string;
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /** Offset Seconds */
+            offset_seconds: number;
+            /**
+             * Participant Id
+             * Format: uuid
+             */
+            participant_id: string;
+            /** Quote */
+            quote: string;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** InterventionPage */
+        InterventionPage: {
+            /** Items */
+            items: components["schemas"]["InterventionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** InterventionUpdate */
+        InterventionUpdate: {
+            /** Agenda Item */
+            agenda_item?: string | null;
+            /** Code Key */
+            code_key?: string | null;
+            /** Codebook Version Id */
+            codebook_version_id?: string | null;
+            /** Device Time */
+            device_time?: string | null;
+            /** Form Key */
+            form_key?: string | null;
+            /** Note */
+            note?: string | null;
+            /** Offset Seconds */
+            offset_seconds?: number | null;
+            /** Participant Id */
+            participant_id?: string | null;
+            /** Quote */
+            quote?: string | null;
+        };
+        /** JournalEntryOut */
+        JournalEntryOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Needs Review */
+            needs_review: boolean;
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /** Text */
+            text: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * JournalFormat
+         * @enum {string}
+         */
+        JournalFormat: "markdown" | "html" | "docx";
+        /** JournalPut */
+        JournalPut: {
+            /**
+             * Text
+             * @description At most 20000 characters.
+             */
+            text: string;
+        };
+        /**
+         * Level
+         * @enum {string}
+         */
+        Level: "executive" | "thematic" | "project";
+        /** LevelTally */
+        LevelTally: {
+            /**
+             * Hours
+             * @description Observed hours, co-observed time counted once (2 dp).
+             */
+            hours: number;
+            /**
+             * Meetings
+             * @description Meetings of this level with at least one ended session.
+             */
+            meetings: number;
+            /**
+             * Observer Hours
+             * @description Sum of session durations in hours (2 dp).
+             */
+            observer_hours: number;
+            /**
+             * Seconds
+             * @description Observed seconds, exact.
+             */
+            seconds: number;
+        };
+        /** Levels */
+        Levels: {
+            executive: components["schemas"]["LevelTally"];
+            project: components["schemas"]["LevelTally"];
+            thematic: components["schemas"]["LevelTally"];
         };
         /** LoginRequest */
         LoginRequest: {
@@ -249,6 +2181,50 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** MatrixColumn */
+        MatrixColumn: {
+            /** Colour */
+            colour: string;
+            /**
+             * Key
+             * @description Contribution code key.
+             */
+            key: string;
+            /** Label */
+            label: string;
+        };
+        /** MatrixRow */
+        MatrixRow: {
+            /**
+             * Counts
+             * @description Interventions per column, in column order.
+             */
+            counts: number[];
+            /** Is Clinical Leader */
+            is_clinical_leader?: boolean | null;
+            /**
+             * Key
+             * @description Participant id, level, site id, or stage of change.
+             */
+            key: string;
+            /**
+             * Label
+             * @description Pseudonym code, level, site code, or stage.
+             */
+            label: string;
+            /**
+             * Level
+             * @description Participant rows: their level.
+             */
+            level?: string | null;
+            /**
+             * Site Code
+             * @description Participant rows: their site.
+             */
+            site_code?: string | null;
+            /** Total */
+            total: number;
+        };
         /** MeOut */
         MeOut: {
             /** Display Name */
@@ -264,6 +2240,134 @@ export interface components {
             is_admin: boolean;
             /** Memberships */
             memberships: components["schemas"]["MembershipOut"][];
+        };
+        /** MeetingAgreement */
+        MeetingAgreement: {
+            /** Level */
+            level: string;
+            /**
+             * Meeting Id
+             * Format: uuid
+             */
+            meeting_id: string;
+            /** Observers */
+            observers: components["schemas"]["ObserverRef"][];
+            /** Pairs */
+            pairs: components["schemas"]["PairAgreement"][];
+            /** Scheduled Start */
+            scheduled_start: string | null;
+            /** Site Code */
+            site_code: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** @description Pooled over the meeting's observer pairs. */
+            stats: components["schemas"]["AgreementStats"];
+            /** Title */
+            title: string;
+        };
+        /** MeetingCreate */
+        MeetingCreate: {
+            level: components["schemas"]["Level"];
+            /**
+             * Location
+             * @default
+             */
+            location: string;
+            /**
+             * Scheduled Start
+             * @description With a time zone offset, e.g. 2026-03-04T10:00:00+00:00.
+             */
+            scheduled_start?: string | null;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            stage_of_change?: components["schemas"]["StageOfChange"] | null;
+            /**
+             * Theme
+             * @default
+             */
+            theme: string;
+            /**
+             * Title
+             * @description Title or forum
+             */
+            title: string;
+        };
+        /** MeetingOut */
+        MeetingOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            level: components["schemas"]["Level"];
+            /** Location */
+            location: string;
+            /** Scheduled Start */
+            scheduled_start: string | null;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            stage_of_change: components["schemas"]["StageOfChange"] | null;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /** Theme */
+            theme: string;
+            /** Title */
+            title: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** MeetingPage */
+        MeetingPage: {
+            /** Items */
+            items: components["schemas"]["MeetingOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * MeetingUpdate
+         * @description Only the keys sent change; `null` clears the optional ones.
+         */
+        MeetingUpdate: {
+            level?: components["schemas"]["Level"] | null;
+            /** Location */
+            location?: string | null;
+            /** Scheduled Start */
+            scheduled_start?: string | null;
+            /** Site Id */
+            site_id?: string | null;
+            stage_of_change?: components["schemas"]["StageOfChange"] | null;
+            /** Theme */
+            theme?: string | null;
+            /** Title */
+            title?: string | null;
         };
         /** MemberCreate */
         MemberCreate: {
@@ -307,10 +2411,726 @@ export interface components {
             study_id: string;
         };
         /**
+         * Mutation
+         * @description One queued local change. Immutable once queued; a later edit is a new mutation.
+         */
+        Mutation: {
+            /**
+             * Base Version
+             * @description Server version the change was made on; null for a record the client created (or never saw on the server).
+             */
+            base_version?: number | null;
+            /**
+             * Client Seq
+             * @description 1, 2, 3... gap-free per client.
+             */
+            client_seq: number;
+            /**
+             * Device Time
+             * @description The device's clock when the change was made (data only).
+             */
+            device_time?: string | null;
+            /**
+             * Entity
+             * @enum {string}
+             */
+            entity: "meeting" | "meeting_attendee" | "participant" | "observation_session" | "intervention" | "field_note" | "journal_entry";
+            /**
+             * Fields
+             * @description Whole record on create, changed fields on edit, {} on delete.
+             */
+            fields?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Mutation Id
+             * Format: uuid
+             */
+            mutation_id: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "upsert" | "delete";
+            /**
+             * Record Id
+             * Format: uuid
+             * @description Client-generated UUIDv7 of the record.
+             */
+            record_id: string;
+        };
+        /** MutationResult */
+        MutationResult: {
+            /** Client Seq */
+            client_seq: number;
+            /** Conflicts */
+            conflicts?: components["schemas"]["ConflictNote"][];
+            /**
+             * Entity
+             * @enum {string}
+             */
+            entity: "meeting" | "meeting_attendee" | "participant" | "observation_session" | "intervention" | "field_note" | "journal_entry";
+            /**
+             * Errors
+             * @description Per-field messages of a rejection ({field, message}).
+             */
+            errors?: {
+                [key: string]: string;
+            }[] | null;
+            /**
+             * Mutation Id
+             * Format: uuid
+             */
+            mutation_id: string;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "applied" | "applied_with_conflict" | "rejected";
+            /**
+             * Reason
+             * @description Why it was rejected, for people.
+             */
+            reason?: string | null;
+            /**
+             * Reason Code
+             * @description Machine code of the rejection.
+             */
+            reason_code?: string | null;
+            /**
+             * Record Id
+             * Format: uuid
+             */
+            record_id: string;
+            /**
+             * Replayed
+             * @description True when this is the stored outcome of an earlier push.
+             * @default false
+             */
+            replayed: boolean;
+            /**
+             * Version
+             * @description The record's server version after this mutation (null: no such record).
+             */
+            version: number | null;
+        };
+        /**
+         * NoteKind
+         * @enum {string}
+         */
+        NoteKind: "observation" | "reflection" | "informal_interview" | "method";
+        /**
+         * ObservationProgress
+         * @description Hours and meetings per site against targets (the totals), per ISO week, per observer.
+         *
+         *     Each meeting counts once, in the week its first ended session started; its hours follow
+         *     the totals' co-observation rule, so the weeks add up to `totals.total`.
+         */
+        ObservationProgress: {
+            /** Fieldworkers */
+            fieldworkers: components["schemas"]["FieldworkerProgress"][];
+            totals: components["schemas"]["StudyTotals"];
+            /**
+             * Weeks
+             * @description Weeks with observation only, oldest first.
+             */
+            weeks: components["schemas"]["WeekPoint"][];
+        };
+        /** ObservationSessionOut */
+        ObservationSessionOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Device Started At */
+            device_started_at: string | null;
+            /**
+             * Duration Seconds
+             * @description end - start - pauses; null while running.
+             */
+            duration_seconds: number | null;
+            /** Ended At */
+            ended_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Meeting Id
+             * Format: uuid
+             */
+            meeting_id: string;
+            /** Needs Review */
+            needs_review: boolean;
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /** Pauses */
+            pauses: components["schemas"]["PauseOut"][];
+            /** Retrospective */
+            retrospective: boolean;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** ObservationSessionPage */
+        ObservationSessionPage: {
+            /** Items */
+            items: components["schemas"]["ObservationSessionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ObserverRef */
+        ObserverRef: {
+            /** Display Name */
+            display_name: string;
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+        };
+        /** OverlapCheck */
+        OverlapCheck: {
+            /** Count */
+            count: number;
+            /** Items */
+            items: components["schemas"]["OverlapIssue"][];
+        };
+        /** OverlapIssue */
+        OverlapIssue: {
+            first: components["schemas"]["SessionIssue"];
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /** Observer Name */
+            observer_name: string;
+            /** Overlap Minutes */
+            overlap_minutes: number;
+            second: components["schemas"]["SessionIssue"];
+        };
+        /** PairAgreement */
+        PairAgreement: {
+            /** Confusion */
+            confusion: components["schemas"]["ConfusionCell"][];
+            observer_a: components["schemas"]["ObserverRef"];
+            observer_b: components["schemas"]["ObserverRef"];
+            stats: components["schemas"]["AgreementStats"];
+            /** Unmatched */
+            unmatched: components["schemas"]["UnmatchedTag"][];
+        };
+        /** ParticipantCell */
+        ParticipantCell: {
+            /**
+             * Clinical Leaders
+             * @description Of those, clinical leaders.
+             */
+            clinical_leaders: number;
+            /**
+             * Participants
+             * @description Participants (not deleted).
+             */
+            participants: number;
+            /**
+             * Pending Review
+             * @description Of those, stubs added in the field awaiting review.
+             */
+            pending_review: number;
+            /**
+             * Without Consent
+             * @description Of those, consent declined or withdrawn.
+             */
+            without_consent: number;
+        };
+        /** ParticipantCreate */
+        ParticipantCreate: {
+            background: components["schemas"]["Background"];
+            /**
+             * Code
+             * @description Pseudonym code
+             */
+            code: string;
+            /**
+             * @description PIs only.
+             * @default consented
+             */
+            consent: components["schemas"]["Consent"];
+            /**
+             * Consent Date
+             * @description PIs only.
+             */
+            consent_date?: string | null;
+            /**
+             * Is Clinical Leader
+             * @default false
+             */
+            is_clinical_leader: boolean;
+            level?: components["schemas"]["Level"] | null;
+            /**
+             * Pending Review
+             * @description PIs only: a fieldworker's new participant is always a stub.
+             * @default false
+             */
+            pending_review: boolean;
+            /**
+             * Real Name
+             * @description PIs only; never leaves the server.
+             */
+            real_name?: string | null;
+            /**
+             * Role Title
+             * @default
+             */
+            role_title: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+        };
+        /**
+         * ParticipantOut
+         * @description What members other than PIs see: pseudonym only.
+         */
+        ParticipantOut: {
+            background: components["schemas"]["Background"];
+            /** Code */
+            code: string;
+            consent: components["schemas"]["Consent"];
+            /** Consent Date */
+            consent_date: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Clinical Leader */
+            is_clinical_leader: boolean;
+            level: components["schemas"]["Level"] | null;
+            /** Pending Review */
+            pending_review: boolean;
+            /** Role Title */
+            role_title: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * ParticipantPIOut
+         * @description What PIs see: with the real name.
+         */
+        ParticipantPIOut: {
+            background: components["schemas"]["Background"];
+            /** Code */
+            code: string;
+            consent: components["schemas"]["Consent"];
+            /** Consent Date */
+            consent_date: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Is Clinical Leader */
+            is_clinical_leader: boolean;
+            level: components["schemas"]["Level"] | null;
+            /** Pending Review */
+            pending_review: boolean;
+            /** Real Name */
+            real_name: string | null;
+            /** Role Title */
+            role_title: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** ParticipantPage */
+        ParticipantPage: {
+            /** Items */
+            items: (components["schemas"]["ParticipantPIOut"] | components["schemas"]["ParticipantOut"])[];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ParticipantRow */
+        ParticipantRow: {
+            /**
+             * Cells
+             * @description One per site, in the order of `sites`.
+             */
+            cells: components["schemas"]["ParticipantCell"][];
+            /**
+             * Level
+             * @description executive, thematic, project, or unassigned.
+             */
+            level: string;
+            total: components["schemas"]["ParticipantCell"];
+        };
+        /**
+         * ParticipantTable
+         * @description The shape of the study's Table 1: levels down, sites across.
+         */
+        ParticipantTable: {
+            /** Rows */
+            rows: components["schemas"]["ParticipantRow"][];
+            /** Sites */
+            sites: components["schemas"]["SiteColumn"][];
+            total: components["schemas"]["ParticipantCell"];
+            /**
+             * Totals
+             * @description Per site, all levels.
+             */
+            totals: components["schemas"]["ParticipantCell"][];
+        };
+        /**
+         * ParticipantUpdate
+         * @description Only the keys sent change. Consent, its date, real names and review are PI-only;
+         *     changing `consent` needs the `consent_date` of that change.
+         */
+        ParticipantUpdate: {
+            background?: components["schemas"]["Background"] | null;
+            /** Code */
+            code?: string | null;
+            consent?: components["schemas"]["Consent"] | null;
+            /** Consent Date */
+            consent_date?: string | null;
+            /** Is Clinical Leader */
+            is_clinical_leader?: boolean | null;
+            level?: components["schemas"]["Level"] | null;
+            /** Pending Review */
+            pending_review?: boolean | null;
+            /** Real Name */
+            real_name?: string | null;
+            /** Role Title */
+            role_title?: string | null;
+            /** Site Id */
+            site_id?: string | null;
+        };
+        /** Pause */
+        Pause: {
+            /**
+             * End
+             * @description null while the pause goes on.
+             */
+            end?: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /** PauseOut */
+        PauseOut: {
+            /** End */
+            end: string | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /**
+         * Progress
+         * @description Observed / target as fractions (1.0 = target met; may exceed 1); null without a target.
+         */
+        Progress: {
+            /** Hours */
+            hours: number | null;
+            /** Meetings */
+            meetings: number | null;
+        };
+        /**
+         * PullResponse
+         * @description Documents the pull page; the server writes it as JSON text directly (for speed).
+         */
+        PullResponse: {
+            /** Changes */
+            changes: components["schemas"]["Change"][];
+            /** Has More */
+            has_more: boolean;
+            /** Next Cursor */
+            next_cursor: number;
+            /**
+             * Reset
+             * @description Discard pulled copies (never the outbox), pull from 0.
+             */
+            reset: boolean;
+            /**
+             * Server Epoch
+             * Format: uuid
+             */
+            server_epoch: string;
+            /**
+             * Server Time
+             * Format: date-time
+             */
+            server_time: string;
+            /**
+             * Totals
+             * @description Site totals of the user's studies, on the last page only: {"sites": [SiteTotals + study_id], "studies": [{study_id, study, name, total}]}.
+             */
+            totals?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** PushRequest */
+        PushRequest: {
+            /**
+             * Client Id
+             * Format: uuid
+             * @description Random id of the installed app, made once.
+             */
+            client_id: string;
+            /**
+             * Device Time
+             * @description The device's clock when it sent the push (for skew).
+             */
+            device_time?: string | null;
+            /** Mutations */
+            mutations: components["schemas"]["Mutation"][];
+            /**
+             * Protocol
+             * @description Sync protocol version; this server speaks 1.
+             */
+            protocol: number;
+        };
+        /** PushResponse */
+        PushResponse: {
+            /**
+             * Clock Skew Seconds
+             * @description Device minus server, from the push's device_time (null without it).
+             */
+            clock_skew_seconds: number | null;
+            /**
+             * Last Seq
+             * @description The last client_seq the server holds for this client.
+             */
+            last_seq: number;
+            /**
+             * Rebased From Seq
+             * @description Set once after a server restore: the seqs after this one up to the first in this push were lost with the restore.
+             */
+            rebased_from_seq?: number | null;
+            /** Results */
+            results: components["schemas"]["MutationResult"][];
+            /**
+             * Server Epoch
+             * Format: uuid
+             */
+            server_epoch: string;
+            /**
+             * Server Time
+             * Format: date-time
+             */
+            server_time: string;
+        };
+        /** QualityParams */
+        QualityParams: {
+            /** Limit */
+            limit: number;
+            /** Max Hours */
+            max_hours: number;
+            /** Open Hours */
+            open_hours: number;
+            /** Skew Seconds */
+            skew_seconds: number;
+            /** Unsynced Days */
+            unsynced_days: number;
+        };
+        /** ResolveRequest */
+        ResolveRequest: {
+            /**
+             * Resolution
+             * @description keep_current: the winning value stays. restore_losing: the losing value is written back as a normal, audited change by the PI.
+             * @enum {string}
+             */
+            resolution: "keep_current" | "restore_losing";
+        };
+        /**
          * Role
          * @enum {string}
          */
         Role: "pi" | "fieldworker" | "analyst";
+        /** SessionAction */
+        SessionAction: {
+            /**
+             * At
+             * @description When it happened; server time if omitted.
+             */
+            at?: string | null;
+        };
+        /** SessionCheck */
+        SessionCheck: {
+            /**
+             * Count
+             * @description All findings; `items` holds at most `limit` of them.
+             */
+            count: number;
+            /** Items */
+            items: components["schemas"]["SessionIssue"][];
+        };
+        /** SessionCreate */
+        SessionCreate: {
+            /** Device Started At */
+            device_started_at?: string | null;
+            /** Ended At */
+            ended_at?: string | null;
+            /**
+             * Id
+             * @description Client-generated UUIDv7, optional.
+             */
+            id?: string | null;
+            /**
+             * Meeting Id
+             * Format: uuid
+             */
+            meeting_id: string;
+            /** Pauses */
+            pauses?: components["schemas"]["Pause"][];
+            /**
+             * Retrospective
+             * @description Entered after the fact; set by the server when created ended.
+             * @default false
+             */
+            retrospective: boolean;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+        };
+        /** SessionIssue */
+        SessionIssue: {
+            /**
+             * Duration Hours
+             * @description Observed hours (pauses excluded).
+             */
+            duration_hours: number | null;
+            /** Ended At */
+            ended_at: string | null;
+            /** Level */
+            level: string;
+            /**
+             * Meeting Id
+             * Format: uuid
+             */
+            meeting_id: string;
+            /** Meeting Title */
+            meeting_title: string;
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /** Observer Name */
+            observer_name: string;
+            /**
+             * Session Id
+             * Format: uuid
+             */
+            session_id: string;
+            /** Site Code */
+            site_code: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+        };
+        /** SessionTimeline */
+        SessionTimeline: {
+            /** Items */
+            items: components["schemas"]["TimelineItem"][];
+            session: components["schemas"]["ObservationSessionOut"];
+        };
+        /**
+         * SessionUpdate
+         * @description Only the fields sent are changed; `ended_at: null` reopens a session.
+         */
+        SessionUpdate: {
+            /** Device Started At */
+            device_started_at?: string | null;
+            /** Ended At */
+            ended_at?: string | null;
+            /** Meeting Id */
+            meeting_id?: string | null;
+            /** Pauses */
+            pauses?: components["schemas"]["Pause"][] | null;
+            /** Retrospective */
+            retrospective?: boolean | null;
+            /** Started At */
+            started_at?: string | null;
+        };
         /** SetupRequest */
         SetupRequest: {
             /**
@@ -328,6 +3148,359 @@ export interface components {
             /** Setup Token */
             setup_token: string;
         };
+        /** SiteAgreement */
+        SiteAgreement: {
+            /** Code */
+            code: string;
+            /** Meetings */
+            meetings: number;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            stats: components["schemas"]["AgreementStats"];
+        };
+        /** SiteColumn */
+        SiteColumn: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+        };
+        /** SiteCreate */
+        SiteCreate: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /**
+             * Target Hours
+             * @default 0
+             */
+            target_hours: number;
+            /**
+             * Target Meetings
+             * @default 0
+             */
+            target_meetings: number;
+        };
+        /** SiteOut */
+        SiteOut: {
+            /** Code */
+            code: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /** Target Hours */
+            target_hours: number;
+            /** Target Meetings */
+            target_meetings: number;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** SiteTotals */
+        SiteTotals: {
+            clinical_leaders: components["schemas"]["ClinicalLeaders"];
+            /**
+             * Co Observed Meetings
+             * @description Meetings with two or more ended sessions.
+             */
+            co_observed_meetings: number;
+            /** Code */
+            code: string;
+            /**
+             * Hours
+             * @description Observed hours, co-observed time counted once (2 dp).
+             */
+            hours: number;
+            levels: components["schemas"]["Levels"];
+            /**
+             * Meetings
+             * @description Meetings with at least one ended session; each once.
+             */
+            meetings: number;
+            /** Name */
+            name: string;
+            /**
+             * Observer Hours
+             * @description Sum of all session durations in hours (2 dp).
+             */
+            observer_hours: number;
+            /**
+             * Observer Seconds
+             * @description Sum of all session durations, exact.
+             */
+            observer_seconds: number;
+            /**
+             * Open Sessions
+             * @description Sessions still running (not counted in hours).
+             */
+            open_sessions: number;
+            progress: components["schemas"]["Progress"];
+            /**
+             * Seconds
+             * @description Observed seconds, exact.
+             */
+            seconds: number;
+            /**
+             * Sessions
+             * @description Ended observation sessions.
+             */
+            sessions: number;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
+            /** Target Hours */
+            target_hours: number;
+            /** Target Meetings */
+            target_meetings: number;
+        };
+        /** SiteUpdate */
+        SiteUpdate: {
+            /** Code */
+            code?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Target Hours */
+            target_hours?: number | null;
+            /** Target Meetings */
+            target_meetings?: number | null;
+        };
+        /**
+         * StageOfChange
+         * @enum {string}
+         */
+        StageOfChange: "strategy" | "delivery";
+        /** StubCheck */
+        StubCheck: {
+            /** Count */
+            count: number;
+            /** Items */
+            items: components["schemas"]["StubIssue"][];
+        };
+        /** StubIssue */
+        StubIssue: {
+            /** Code */
+            code: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Level */
+            level: string | null;
+            /**
+             * Participant Id
+             * Format: uuid
+             */
+            participant_id: string;
+            /** Role Title */
+            role_title: string;
+            /** Site Code */
+            site_code: string;
+        };
+        /** StudyCreate */
+        StudyCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Ends On */
+            ends_on?: string | null;
+            /**
+             * Ethics Reference
+             * @default
+             */
+            ethics_reference: string;
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+            /** Starts On */
+            starts_on?: string | null;
+        };
+        /** StudyOut */
+        StudyOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Ends On */
+            ends_on: string | null;
+            /** Ethics Reference */
+            ethics_reference: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** @description Your role in the study; null for an administrator. */
+            my_role?: components["schemas"]["Role"] | null;
+            /** Name */
+            name: string;
+            /** Slug */
+            slug: string;
+            /** Starts On */
+            starts_on: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** StudyPage */
+        StudyPage: {
+            /** Items */
+            items: components["schemas"]["StudyOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** StudyTotals */
+        StudyTotals: {
+            /** Name */
+            name: string;
+            /**
+             * Sites
+             * @description Every site of the study, by code.
+             */
+            sites: components["schemas"]["SiteTotals"][];
+            /**
+             * Study
+             * @description The study's slug.
+             */
+            study: string;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            total: components["schemas"]["Tally"];
+        };
+        /**
+         * StudyUpdate
+         * @description Only the keys sent change; `null` clears the dates.
+         */
+        StudyUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Ends On */
+            ends_on?: string | null;
+            /** Ethics Reference */
+            ethics_reference?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Slug */
+            slug?: string | null;
+            /** Starts On */
+            starts_on?: string | null;
+        };
+        /**
+         * TableName
+         * @enum {string}
+         */
+        TableName: "sites" | "codebook" | "meetings" | "participants" | "participant_names" | "attendees" | "sessions" | "interventions";
+        /** Tally */
+        Tally: {
+            clinical_leaders: components["schemas"]["ClinicalLeaders"];
+            /**
+             * Co Observed Meetings
+             * @description Meetings with two or more ended sessions.
+             */
+            co_observed_meetings: number;
+            /**
+             * Hours
+             * @description Observed hours, co-observed time counted once (2 dp).
+             */
+            hours: number;
+            levels: components["schemas"]["Levels"];
+            /**
+             * Meetings
+             * @description Meetings with at least one ended session; each once.
+             */
+            meetings: number;
+            /**
+             * Observer Hours
+             * @description Sum of all session durations in hours (2 dp).
+             */
+            observer_hours: number;
+            /**
+             * Observer Seconds
+             * @description Sum of all session durations, exact.
+             */
+            observer_seconds: number;
+            /**
+             * Open Sessions
+             * @description Sessions still running (not counted in hours).
+             */
+            open_sessions: number;
+            progress: components["schemas"]["Progress"];
+            /**
+             * Seconds
+             * @description Observed seconds, exact.
+             */
+            seconds: number;
+            /**
+             * Sessions
+             * @description Ended observation sessions.
+             */
+            sessions: number;
+            /** Target Hours */
+            target_hours: number;
+            /** Target Meetings */
+            target_meetings: number;
+        };
+        /**
+         * TimelineItem
+         * @description One entry of a session's timeline; exactly one of the two records is set.
+         */
+        TimelineItem: {
+            field_note?: components["schemas"]["FieldNoteOut"] | null;
+            intervention?: components["schemas"]["InterventionOut"] | null;
+            /** Offset Seconds */
+            offset_seconds: number | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "intervention" | "field_note";
+        };
         /** TokenOut */
         TokenOut: {
             /**
@@ -343,6 +3516,35 @@ export interface components {
              */
             token_id: string;
             user: components["schemas"]["MeOut"];
+        };
+        /** UnmatchedTag */
+        UnmatchedTag: {
+            /**
+             * At
+             * Format: date-time
+             * @description Session start + offset.
+             */
+            at: string;
+            /** Code Key */
+            code_key: string;
+            /**
+             * Intervention Id
+             * Format: uuid
+             */
+            intervention_id: string;
+            /**
+             * Observer Id
+             * Format: uuid
+             */
+            observer_id: string;
+            /** Participant Code */
+            participant_code: string;
+            /**
+             * Unmatched Against
+             * Format: uuid
+             * @description The observer with no matching tag.
+             */
+            unmatched_against: string;
         };
         /** UserCreate */
         UserCreate: {
@@ -390,6 +3592,135 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /** VersionCreate */
+        VersionCreate: {
+            /**
+             * Label
+             * @default
+             */
+            label: string;
+        };
+        /** VersionDetail */
+        VersionDetail: {
+            /** Contributions */
+            contributions: components["schemas"]["ContributionOut"][];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Label */
+            label: string;
+            /** Number */
+            number: number;
+            /** Other Groups */
+            other_groups: components["schemas"]["GroupOut"][];
+            /**
+             * Published At
+             * @description Null while a draft; then immutable.
+             */
+            published_at: string | null;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** VersionOut */
+        VersionOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Label */
+            label: string;
+            /** Number */
+            number: number;
+            /**
+             * Published At
+             * @description Null while a draft; then immutable.
+             */
+            published_at: string | null;
+            /**
+             * Study Id
+             * Format: uuid
+             */
+            study_id: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /** VersionUpdate */
+        VersionUpdate: {
+            /** Label */
+            label: string;
+        };
+        /** WeekPoint */
+        WeekPoint: {
+            /** Hours */
+            hours: number;
+            /** Meetings */
+            meetings: number;
+            /** Seconds */
+            seconds: number;
+            /**
+             * Sites
+             * @description Sites with observation that week, by code.
+             */
+            sites: components["schemas"]["WeekSite"][];
+            /**
+             * Starts On
+             * Format: date
+             * @description The Monday of the week.
+             */
+            starts_on: string;
+            /**
+             * Week
+             * @description ISO week, e.g. 2024-W09 (UTC).
+             */
+            week: string;
+        };
+        /** WeekSite */
+        WeekSite: {
+            /** Code */
+            code: string;
+            /**
+             * Hours
+             * @description Observed hours, co-observed time counted once (2 dp).
+             */
+            hours: number;
+            /** Meetings */
+            meetings: number;
+            /** Seconds */
+            seconds: number;
+            /**
+             * Site Id
+             * Format: uuid
+             */
+            site_id: string;
         };
     };
     responses: never;
@@ -575,6 +3906,1338 @@ export interface operations {
             };
         };
     };
+    "studies-list_studies": {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip before this page. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-create_study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-read_study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-delete_study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-update_study": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "audit-list_audit_events": {
+        parameters: {
+            query?: {
+                entity?: ("study" | "site" | "participant" | "meeting" | "meeting_attendee" | "codebook_version" | "code" | "observation_session" | "intervention" | "field_note" | "journal_entry") | null;
+                entity_id?: string | null;
+                /** @description User id of who acted */
+                actor?: string | null;
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip before this page. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-list_codebook_versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-create_codebook_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-read_codebook_version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-discard_codebook_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-update_codebook_draft": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VersionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-add_code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-update_code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                code_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "codebook-publish_codebook_version": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                version_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sync-list_sync_conflicts": {
+        parameters: {
+            query?: {
+                /** @description true: open ones only; false: resolved only. */
+                unresolved?: boolean | null;
+                entity?: string | null;
+                record_id?: string | null;
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip before this page. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sync-resolve_sync_conflict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+                conflict_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConflictOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-read_agreement": {
+        parameters: {
+            query?: {
+                /** @description Largest time gap between two tags that align. */
+                window_seconds?: number;
+                /** @description Only this meeting. */
+                meeting_id?: string | null;
+                /** @description Only this site. */
+                site_id?: string | null;
+                /** @description Only meetings of this level. */
+                level?: components["schemas"]["Level"] | null;
+                /** @description Sessions started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions started on or before this day (UTC). */
+                date_to?: string | null;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgreementReport"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-read_contribution_matrix": {
+        parameters: {
+            query?: {
+                /** @description Only this site. */
+                site_id?: string | null;
+                /** @description Only meetings of this level. */
+                level?: components["schemas"]["Level"] | null;
+                /** @description Sessions started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions started on or before this day (UTC). */
+                date_to?: string | null;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+                dimension: components["schemas"]["Dimension"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContributionMatrix"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-read_participant_table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantTable"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-read_observation_progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationProgress"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "dashboard-read_data_quality": {
+        parameters: {
+            query?: {
+                /** @description A running session older than this. */
+                open_hours?: number;
+                /** @description An observed duration longer than this. */
+                max_hours?: number;
+                /** @description A device silent for longer than this. */
+                unsynced_days?: number;
+                /** @description A device clock off by more than this. */
+                skew_seconds?: number;
+                /** @description Items listed per check. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DataQuality"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_datapackage": {
+        parameters: {
+            query?: {
+                /** @description Site codes, e.g. A. */
+                site?: string[];
+                /** @description Meeting levels. */
+                level?: components["schemas"]["Level"][];
+                /** @description Sessions that started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions that started on or before this day (UTC). */
+                date_to?: string | null;
+                /** @description Pseudonym codes. */
+                participant?: string[];
+                /** @description Real names instead of pseudonyms only: PIs only. */
+                include_real_names?: boolean;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_journal_bundle": {
+        parameters: {
+            query?: {
+                /** @description Site codes, e.g. A. */
+                site?: string[];
+                /** @description Meeting levels. */
+                level?: components["schemas"]["Level"][];
+                /** @description Sessions that started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions that started on or before this day (UTC). */
+                date_to?: string | null;
+                /** @description Pseudonym codes. */
+                participant?: string[];
+                /** @description Real names instead of pseudonyms only: PIs only. */
+                include_real_names?: boolean;
+                format?: components["schemas"]["JournalFormat"];
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_journal": {
+        parameters: {
+            query?: {
+                format?: components["schemas"]["JournalFormat"];
+                include_real_names?: boolean;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_json": {
+        parameters: {
+            query?: {
+                /** @description Site codes, e.g. A. */
+                site?: string[];
+                /** @description Meeting levels. */
+                level?: components["schemas"]["Level"][];
+                /** @description Sessions that started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions that started on or before this day (UTC). */
+                date_to?: string | null;
+                /** @description Pseudonym codes. */
+                participant?: string[];
+                /** @description Real names instead of pseudonyms only: PIs only. */
+                include_real_names?: boolean;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_qdc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_qdpx": {
+        parameters: {
+            query?: {
+                /** @description Site codes, e.g. A. */
+                site?: string[];
+                /** @description Meeting levels. */
+                level?: components["schemas"]["Level"][];
+                /** @description Sessions that started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions that started on or before this day (UTC). */
+                date_to?: string | null;
+                /** @description Pseudonym codes. */
+                participant?: string[];
+                /** @description Real names instead of pseudonyms only: PIs only. */
+                include_real_names?: boolean;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "exports-export_table_csv": {
+        parameters: {
+            query?: {
+                /** @description Site codes, e.g. A. */
+                site?: string[];
+                /** @description Meeting levels. */
+                level?: components["schemas"]["Level"][];
+                /** @description Sessions that started on or after this day (UTC). */
+                date_from?: string | null;
+                /** @description Sessions that started on or before this day (UTC). */
+                date_to?: string | null;
+                /** @description Pseudonym codes. */
+                participant?: string[];
+                /** @description Real names instead of pseudonyms only: PIs only. */
+                include_real_names?: boolean;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+                table: components["schemas"]["TableName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export, streamed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "interventions-list_study_interventions": {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                site_id?: string | null;
+                /** @description Level of the meeting. */
+                level?: components["schemas"]["Level"] | null;
+                participant_id?: string | null;
+                session_id?: string | null;
+                observer_id?: string | null;
+                code_key?: string | null;
+                /** @description In sessions started at or after. */
+                started_from?: string | null;
+                /** @description In sessions started before. */
+                started_before?: string | null;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterventionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-list_meetings": {
+        parameters: {
+            query?: {
+                site_id?: string | null;
+                level?: components["schemas"]["Level"] | null;
+                /** @description From this UTC day (inclusive) */
+                date_from?: string | null;
+                /** @description To this UTC day (inclusive) */
+                date_to?: string | null;
+                stage_of_change?: components["schemas"]["StageOfChange"] | null;
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip before this page. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-create_meeting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeetingCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-read_meeting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                meeting_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-delete_meeting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                meeting_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-update_meeting": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                meeting_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MeetingUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MeetingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-list_attendees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                meeting_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttendeeOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-add_attendee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                meeting_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttendeeCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttendeeOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "meetings-remove_attendee": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                meeting_id: string;
+                attendee_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "auth-list_members": {
         parameters: {
             query?: never;
@@ -667,6 +5330,1238 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "participants-list_participants": {
+        parameters: {
+            query?: {
+                /** @description Only this site's */
+                site_id?: string | null;
+                level?: components["schemas"]["Level"] | null;
+                is_clinical_leader?: boolean | null;
+                consent?: components["schemas"]["Consent"] | null;
+                /** @description Stubs awaiting review */
+                pending_review?: boolean | null;
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip before this page. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "participants-create_participant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParticipantCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantPIOut"] | components["schemas"]["ParticipantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "participants-read_participant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantPIOut"] | components["schemas"]["ParticipantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "participants-delete_participant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "participants-update_participant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                participant_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ParticipantUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParticipantPIOut"] | components["schemas"]["ParticipantOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-list_sessions": {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+                site_id?: string | null;
+                meeting_id?: string | null;
+                observer_id?: string | null;
+                /** @description Sessions started at or after. */
+                started_from?: string | null;
+                /** @description Sessions started before. */
+                started_before?: string | null;
+                /** @description true: ended; false: still open. */
+                ended?: boolean | null;
+                retrospective?: boolean | null;
+            };
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-create_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-read_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-delete_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-update_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-end_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SessionAction"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "interventions-list_session_interventions": {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterventionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "interventions-create_intervention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterventionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterventionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "interventions-read_intervention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                intervention_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterventionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "interventions-delete_intervention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                intervention_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "interventions-update_intervention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                intervention_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InterventionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterventionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "journal-read_journal_entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalEntryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "journal-put_journal_entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JournalPut"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JournalEntryOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "journal-delete_journal_entry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "field-notes-list_field_notes": {
+        parameters: {
+            query?: {
+                /** @description Page size, 1 to 500 (settings.page_size_max). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldNotePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "field-notes-create_field_note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldNoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldNoteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "field-notes-read_field_note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                note_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldNoteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "field-notes-delete_field_note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                note_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "field-notes-update_field_note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                note_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FieldNoteUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FieldNoteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-pause_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SessionAction"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-resume_session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SessionAction"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ObservationSessionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sessions-read_session_timeline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionTimeline"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-list_sites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-create_site": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-read_site": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-delete_site": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "studies-update_site": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                site_id: string;
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SiteUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SiteOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "totals-read_study_totals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyTotals"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sync-pull_changes": {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the last page. */
+                cursor?: number;
+                /** @description Changes per page, 1 to 1000. */
+                limit?: number;
+                /** @description server_epoch the device holds; a change resets. */
+                epoch?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PullResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "sync-push_mutations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushResponse"];
+                };
+            };
+            /** @description seq_conflict, seq_gap (with expected_seq), mutation_id_reused or client_owned_by_other_user; nothing applied. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description More than 500 mutations or 2097152 bytes; nothing applied. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Malformed push, naming the mutation; nothing applied. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Another protocol version; keep the outbox. */
+            426: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
                 };
             };
         };

@@ -1,6 +1,6 @@
 /** The fieldworker's records as the UI uses them, and every action that changes them.
  *  Each action is one `mutate` call: the local change and its outbox entry commit together. */
-import { mutate, uuid7, type Entity, type Fields, type LocalRecord, type Pause } from '../sync';
+import { mutate, uuid7, type Entity, type Fields, type LocalRecord, type Pause, type WritableEntity } from '../sync';
 import { monoIso, monoNow, sessionClock } from '../sync/clock';
 import { db } from './store';
 
@@ -178,7 +178,7 @@ export async function saveJournal(sessionId: string, existing: Journal | undefin
 
 // --- undo: the last action of a session, kept in IndexedDB so it survives a reload --------
 
-export interface Undo { label: string; entity: Entity; id: string; restore: Fields | null }
+export interface Undo { label: string; entity: WritableEntity; id: string; restore: Fields | null }
 
 async function rememberUndo(sessionId: string, u: Undo): Promise<void> {
   await db.meta.put({ key: `undo:${sessionId}`, value: u });

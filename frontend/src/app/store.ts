@@ -5,8 +5,10 @@ import { ensureClientId, getDB, pendingCount, SyncEngine, type SyncStatus } from
 
 export const db = getDB();
 
-export interface Membership { study_id: string; role: 'pi' | 'fieldworker' | 'analyst' }
-export interface AuthUser { id: string; email: string; display_name: string; is_admin: boolean; memberships: Membership[] }
+import type { components } from '../api/schema';
+
+export type AuthUser = components['schemas']['MeOut'];
+export type Membership = components['schemas']['MembershipOut'];
 export interface Auth { token: string; user: AuthUser }
 
 export async function getAuth(): Promise<Auth | null> {
@@ -62,7 +64,7 @@ export async function api<T>(path: string, init: RequestInit = {}, token?: strin
   return body as T;
 }
 
-export interface LoginOut { token: string; user: AuthUser }
+export type LoginOut = components['schemas']['TokenOut'];
 
 /** Sign in. One installed app sends changes as one person: a different person may sign in
  *  only once every change of the previous one is on the server (or saved to a file). */

@@ -3,7 +3,7 @@
 import type { FieldscopeDB } from './db';
 import { uuid4 } from './ids';
 import { baseVersion, refresh } from './records';
-import type { Entity, Fields, Op, OutboxEntry, PushResult } from './types';
+import type { Fields, Op, OutboxEntry, PushResult, WritableEntity } from './types';
 
 export const EXPORT_FORMAT = 'fieldscope-outbox';
 
@@ -20,7 +20,7 @@ export async function ensureClientId(db: FieldscopeDB): Promise<string> {
 }
 
 export interface LocalChange {
-  entity: Entity;
+  entity: WritableEntity;
   id: string;
   op?: Op;
   /** For a create: the whole record. For an edit: only the fields the user changed. */
@@ -124,7 +124,7 @@ export interface ImportReport {
   problems: string[];
 }
 
-const ENTITIES = new Set<Entity>([
+const ENTITIES = new Set<WritableEntity>([
   'participant', 'meeting', 'meeting_attendee', 'observation_session', 'intervention', 'field_note', 'journal_entry',
 ]);
 
@@ -136,7 +136,7 @@ function validEntry(e: unknown): e is OutboxEntry {
     Number.isInteger(x['client_seq']) &&
     (x['client_seq'] as number) >= 1 &&
     typeof x['mutation_id'] === 'string' &&
-    ENTITIES.has(x['entity'] as Entity) &&
+    ENTITIES.has(x['entity'] as WritableEntity) &&
     (x['op'] === 'upsert' || x['op'] === 'delete') &&
     typeof x['record_id'] === 'string' &&
     (x['base_version'] === null || Number.isInteger(x['base_version'])) &&

@@ -1,4 +1,9 @@
-/** Shapes of the sync protocol (docs/sync-protocol.md) and of what the device stores. */
+/** Shapes of the sync protocol (docs/sync-protocol.md) and of what the device stores. The
+ *  wire shapes are the server's own, generated from schemas/openapi.json (npm run gen:api),
+ *  so a contract change breaks `npm run typecheck` instead of a tablet in the field. */
+import type { components } from '../api/schema';
+
+type Wire = components['schemas'];
 
 export const PROTOCOL = 1;
 
@@ -16,6 +21,8 @@ export type Entity =
   | 'journal_entry';
 
 export type Fields = Record<string, unknown>;
+/** What a device may write (the rest only comes down in pulls). */
+export type WritableEntity = Wire['Mutation']['entity'];
 export type Op = 'upsert' | 'delete';
 export type Outcome = 'applied' | 'applied_with_conflict' | 'rejected';
 export type EntryStatus = 'pending' | Outcome;
@@ -38,7 +45,7 @@ export interface OutboxEntry {
   client_id: string;
   client_seq: number;
   mutation_id: string;
-  entity: Entity;
+  entity: WritableEntity;
   op: Op;
   record_id: string;
   base_version: number | null;
@@ -53,53 +60,11 @@ export interface OutboxEntry {
   dismissed?: 1;
 }
 
-export interface Mutation {
-  mutation_id: string;
-  client_seq: number;
-  entity: Entity;
-  op: Op;
-  record_id: string;
-  base_version: number | null;
-  fields: Fields;
-  device_time: string;
-}
-
-export interface PushResult {
-  mutation_id: string;
-  client_seq: number;
-  outcome: Outcome;
-  reason: string | null;
-  record_id: string;
-  version: number | null;
-  conflicts: unknown[];
-}
-
-export interface PushResponse {
-  server_time: string;
-  server_epoch: string;
-  last_seq: number;
-  clock_skew_seconds: number | null;
-  results: PushResult[];
-}
-
-export interface Change {
-  cursor: number;
-  entity: Entity;
-  op: Op;
-  record_id: string;
-  version: number;
-  data: Fields;
-}
-
-export interface PullResponse {
-  server_epoch: string;
-  server_time: string;
-  reset: boolean;
-  changes: Change[];
-  next_cursor: number;
-  has_more: boolean;
-  totals?: unknown;
-}
+export type Mutation = Wire['Mutation'];
+export type PushResult = Wire['MutationResult'];
+export type PushResponse = Wire['PushResponse'];
+export type PullResponse = Omit<Wire['PullResponse'], 'changes'> & { changes: Change[] };
+export type Change = Omit<Wire['Change'], 'entity' | 'data'> & { entity: Entity; data: Fields };
 
 export type SyncState =
   | 'idle'

@@ -111,6 +111,10 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
     return () => clearTimeout(t);
   }, [flash]);
 
+  useEffect(() => {
+    if (data?.session && !performance.getEntriesByName('fieldscope:live-ready').length) performance.mark('fieldscope:live-ready');
+  }, [data]);
+
   if (!data) return null;
   if (!session) return <section class="page"><p class="card">This observation is not on this tablet. <a href="#/meetings">Back to meetings</a></p></section>;
   const clock = sessionClock(session);

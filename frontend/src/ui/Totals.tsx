@@ -5,9 +5,9 @@ import { allOf, children, LEVELS, type Meeting, type Session, type Site } from '
 import { sessionClock } from '../sync/clock';
 import { levelLabel } from './Meetings';
 
-interface Tally { meetings: number; hours: number; target_hours: number; target_meetings: number; open_sessions?: number; levels?: Record<string, { meetings: number; hours: number }> }
-interface SiteTotals extends Tally { site_id: string; code: string; name: string }
-interface StudyTotals { sites: SiteTotals[]; total?: Tally }
+import type { components } from '../api/schema';
+
+type StudyTotals = components['schemas']['StudyTotals'];
 interface Cached { at: string; totals: StudyTotals }
 
 const hours = (h: number): string => (h > 0 && h < 1 ? `${Math.max(1, Math.round(h * 60))} min` : `${h.toFixed(1)} h`);
@@ -78,7 +78,7 @@ export function Totals({ studyId, auth }: { studyId: string; auth: Auth }) {
                   <thead><tr><th scope="col">Level</th><th scope="col">Meetings</th><th scope="col">Hours</th></tr></thead>
                   <tbody>
                     {LEVELS.map((l) => (
-                      <tr key={l}><th scope="row">{levelLabel(l)}</th><td>{t.levels?.[l]?.meetings ?? 0}</td><td>{(t.levels?.[l]?.hours ?? 0).toFixed(1)}</td></tr>
+                      <tr key={l}><th scope="row">{levelLabel(l)}</th><td>{t.levels[l].meetings}</td><td>{t.levels[l].hours.toFixed(1)}</td></tr>
                     ))}
                   </tbody>
                 </table>

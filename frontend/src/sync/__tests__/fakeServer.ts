@@ -18,7 +18,7 @@ export class FakeServer {
   pushes = 0;
 
   private hash(m: Mutation): string {
-    return JSON.stringify([m.entity, m.op, m.record_id, m.base_version, m.fields]);
+    return JSON.stringify([m.entity, m.op, m.record_id, m.base_version ?? null, m.fields ?? {}]);
   }
 
   private record(entity: string, id: string, data: Fields, op: 'upsert' | 'delete'): number {
@@ -59,13 +59,13 @@ export class FakeServer {
       const known = client.outcomes.get(m.client_seq);
       if (known) { results.push(known.result); continue; }
       let result: PushResult;
-      if (m.fields['code_key'] === 'bogus') {
-        result = { mutation_id: m.mutation_id, client_seq: m.client_seq, outcome: 'rejected', reason: "Code 'bogus' is not in codebook version 1.", record_id: m.record_id, version: null, conflicts: [] };
+      if (m.fields?.['code_key'] === 'bogus') {
+        result = { mutation_id: m.mutation_id, client_seq: m.client_seq, entity: m.entity, outcome: 'rejected', reason: "Code 'bogus' is not in codebook version 1.", record_id: m.record_id, version: null, conflicts: [], replayed: false };
       } else {
-        const version = this.record(m.entity, m.record_id, m.fields, m.op);
+        const version = this.record(m.entity, m.record_id, m.fields ?? {}, m.op);
         this.applied.push(m.mutation_id);
-        const conflict = m.base_version !== null && m.base_version < version - 1;
-        result = { mutation_id: m.mutation_id, client_seq: m.client_seq, outcome: conflict ? 'applied_with_conflict' : 'applied', reason: null, record_id: m.record_id, version, conflicts: [] };
+        const conflict = m.base_version != null && m.base_version < version - 1;
+        result = { mutation_id: m.mutation_id, client_seq: m.client_seq, entity: m.entity, outcome: conflict ? 'applied_with_conflict' : 'applied', reason: null, record_id: m.record_id, version, conflicts: [], replayed: false };
       }
       client.outcomes.set(m.client_seq, { mutation_id: m.mutation_id, hash: this.hash(m), result });
       client.last_seq = m.client_seq;
