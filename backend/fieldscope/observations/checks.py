@@ -308,7 +308,7 @@ def _children_within(db: Session, rec: ObservationSession) -> None:
     """An ended session may not leave tagged interventions or notes after its end."""
     assert rec.ended_at is not None
     span = (rec.ended_at - rec.started_at).total_seconds()
-    for model, label in ((Intervention, "interventions"), (FieldNote, "field notes")):
+    for model, label in ((Intervention, "intervention"), (FieldNote, "field note")):
         latest, count = db.exec(
             select(func.max(model.offset_seconds), func.count()).where(
                 model.session_id == rec.id,
@@ -321,8 +321,8 @@ def _children_within(db: Session, rec: ObservationSession) -> None:
                 409,
                 "records_after_end",
                 "ended_at",
-                f"The session would last {span:g} s, but {count} {label} are recorded later "
-                f"(the latest at {latest:g} s). Move or delete them first.",
+                f"ended_at would make the session {span:g} s long, but {count} {label}(s) "
+                f"are recorded later (the latest at {latest:g} s). Move or delete them first.",
             )
 
 

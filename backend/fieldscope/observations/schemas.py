@@ -2,14 +2,14 @@
 
 Request models forbid unknown fields, so a typo is an error instead of a silent no-op.
 The `*Fields` models list exactly the client-writable fields of each entity (as in
-docs/sync-protocol.md); the entity checks in `service.py` run every write, REST or
+docs/sync-protocol.md); the entity checks in `checks.py` run every write, REST or
 sync, through them, so types, limits and time zones are enforced the same way.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,10 +19,15 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
+from pydantic_core import PydanticCustomError
 
 from fieldscope.common.pagination import OFFSET_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from fieldscope.common.validation import Body, Instant, clean_text
+from fieldscope.common.validation import Body, clean_text
+from fieldscope.common.validation import Instant as _Instant
 from fieldscope.observations.models import NoteKind
 from fieldscope.participants.models import Level
 from fieldscope.settings import get_settings
@@ -34,6 +39,28 @@ MAX_AGENDA_ITEM = 200
 
 def _blank_to_none(value: Any) -> Any:
     return None if value == "" else value
+
+
+def _zone_hint(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        if any(e["type"] == "timezone_aware" for e in exc.errors()):
+            raise PydanticCustomError(
+                "timezone_aware",
+                "needs a time zone (Z or +hh:mm), e.g. 2026-11-22T09:00:00Z; "
+                "a time without one is ambiguous",
+            ) from None
+        raise
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# An instant: ISO 8601 with a time zone (naive times are refused), 1900 to 2200; kept in
+# UTC so a response shows what a later read will.
+Instant = Annotated[_Instant, WrapValidator(_zone_hint), AfterValidator(_utc)]
 
 
 # Free text is kept as typed (no stripping), but NUL and broken Unicode are refused.
