@@ -101,6 +101,18 @@ def _human(error: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _entry(error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        # loc is ("body", <character position>): name the body, say where it broke.
+        reason = str((error.get("ctx") or {}).get("error", "")).strip()
+        where = error["loc"][-1] if len(error["loc"]) > 1 else "?"
+        message = (
+            f"is not valid JSON ({reason} at character {where})" if reason else "is not valid JSON"
+        )
+        return {"field": "body", "message": message}
+    return {"field": _field(error["loc"]), "message": _human(error)}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
@@ -108,7 +120,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(e["loc"]), "message": _human(e)} for e in exc.errors()]
+        errors = [_entry(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "request", "message": "is invalid"}
         detail = f"{first['field']}: {first['message']}"
         if len(errors) > 1:
