@@ -332,3 +332,29 @@ def test_spec_check_refuses_analyst_and_outsider(engine: Engine, world: World) -
     with pytest.raises(AppError) as err:
         _push(engine, world.outsider.user_id, fields)
     assert err.value.code == "unknown_meeting"
+
+
+def test_restoring_a_session_restores_what_its_delete_took(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    """Sync revives a session edited on a device after a delete: its children come back."""
+    from fieldscope.auth.models import User
+
+    s = start(client, world, world.fw, meeting(engine, world))
+    kept_deleted = tag(client, world, world.fw, s, offset_seconds=5)
+    url = _path(world, s, f"/interventions/{kept_deleted['id']}")
+    assert client.delete(url, headers=world.fw.headers).status_code == 204
+    revived = tag(client, world, world.fw, s, offset_seconds=9)
+    assert client.delete(_path(world, s), headers=world.pi.headers).status_code == 204
+    with transaction(engine) as db:
+        set_actor(db, world.fw.user_id, via="sync")
+        actor = db.get(User, world.fw.user_id)
+        record = db.get(ObservationSession, uuid.UUID(s["id"]))
+        assert actor is not None and record is not None
+        record.deleted_at = None
+        record.ended_at = "2026-11-22T10:00:00Z"  # type: ignore[assignment]
+        specs()["observation_session"].check(db, record, actor, False)
+    back = client.get(_path(world, s, "/interventions"), headers=world.fw.headers).json()
+    # Only what the session's delete took along comes back, not the earlier delete.
+    assert [i["id"] for i in back["items"]] == [revived["id"]]
+    assert client.get(_path(world, s), headers=world.fw.headers).json()["duration_seconds"] == 3600

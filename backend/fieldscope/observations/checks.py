@@ -211,6 +211,8 @@ def _check_session(db: Session, rec: ObservationSession, actor: User, is_new: bo
         rec.retrospective = True  # created already ended: entered after the fact
     if not is_new and rec.ended_at is not None:
         _children_within(db, rec)
+    if not is_new and (was_deleted := _old(rec, "deleted_at")) is not None:
+        _cascade_restore(db, rec, was_deleted)
 
 
 def _meeting(
@@ -324,6 +326,18 @@ def _children_within(db: Session, rec: ObservationSession) -> None:
                 f"ended_at would make the session {span:g} s long, but {count} {label}(s) "
                 f"are recorded later (the latest at {latest:g} s). Move or delete them first.",
             )
+
+
+def _cascade_restore(db: Session, rec: ObservationSession, deleted_at: datetime) -> None:
+    """A session brought back (a device edited it after a delete, or a PI restored it)
+    brings back what its delete took along: the children tombstoned at the same instant."""
+    for model in (Intervention, FieldNote, JournalEntry):
+        rows = db.exec(
+            select(model).where(model.session_id == rec.id, model.deleted_at == deleted_at)
+        ).all()
+        for child in rows:
+            child.deleted_at = None
+            db.add(child)
 
 
 def _cascade_delete(db: Session, rec: ObservationSession) -> None:
