@@ -64,6 +64,11 @@ def test_real_names_stay_in_the_pi_only_audit_log(client: TestClient, world: Wor
     assert res.status_code == 200
     item = events(client, world, f"?entity_id={pid}")["items"][0]
     assert item["after"] == {"real_name": "Dr Synthetic"}
+    # An instance admin has PI rights but is not a PI: the value is redacted.
+    res = client.get(url(world, f"?entity_id={pid}"), headers=world.admin.headers)
+    assert res.status_code == 200
+    assert res.json()["items"][0]["after"] == {"real_name": "[redacted]"}
+    assert res.json()["items"][0]["before"] == {"real_name": "[redacted]"}
 
 
 def test_filters_and_pagination(client: TestClient, world: World) -> None:

@@ -407,3 +407,19 @@ def test_pushed_participants_run_the_same_check(world: World, engine: Engine) ->
             assert err.value.status == status, (fields, err.value.detail)
             assert fragment.lower() in err.value.detail.lower()
         s.rollback()
+
+
+def test_instance_admins_manage_but_never_see_real_names(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    made = create(client, world, world.pi, real_name="Dr Synthetic Person")
+    one = url(world, f"/{made['id']}")
+    single = client.get(one, headers=world.admin.headers).json()
+    assert single["code"] == "A-PR-01" and "real_name" not in single
+    items = client.get(url(world), headers=world.admin.headers).json()["items"]
+    assert all("real_name" not in p for p in items)
+    res = client.patch(one, json={"role_title": "Pharmacy lead"}, headers=world.admin.headers)
+    assert res.status_code == 200 and "real_name" not in res.json()
+    with unchanged(engine):
+        res = client.patch(one, json={"real_name": "Someone"}, headers=world.admin.headers)
+        assert_problem(res, 403, "forbidden", "only a PI of this study can record real names")

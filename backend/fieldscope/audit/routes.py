@@ -10,11 +10,14 @@ from fieldscope.audit.schemas import AuditEventOut, AuditPage
 from fieldscope.auth.models import Role
 from fieldscope.common.pagination import Paging, fetch_page
 from fieldscope.db import SessionDep
+from fieldscope.participants.models import Participant
 from fieldscope.studies.deps import Access, study_access
 
 router = APIRouter(tags=["audit"])
 
 Auditor = Annotated[Access, Depends(study_access(Role.pi, action="read the audit log"))]
+
+PRIVATE = {m.sync_entity: m.private_fields for m in (Participant,)}
 
 # Every entity the change hook audits (Record.sync_entity values).
 Entity = Literal[
@@ -32,6 +35,17 @@ Entity = Literal[
 ]
 
 
+def _without_private(item: AuditEventOut) -> AuditEventOut:
+    private = PRIVATE.get(item.entity, frozenset())
+    return item.model_copy(
+        update={
+            side: {k: ("[redacted]" if k in private else v) for k, v in values.items()}
+            for side, values in (("before", item.before), ("after", item.after))
+            if values is not None
+        }
+    )
+
+
 @router.get("/studies/{study_id}/audit", response_model=AuditPage)
 def list_audit_events(
     access: Auditor,
@@ -45,11 +59,14 @@ def list_audit_events(
     after (real names included: PIs only)."""
     stmt = audit_query(access.study.id, entity=entity, entity_id=entity_id, actor_id=actor)
     rows, total = fetch_page(session, stmt, paging)
+    items = []
+    for event, email in rows:
+        item = AuditEventOut.model_validate(event).model_copy(update={"actor_email": email})
+        if not access.sees_real_names:  # an instance admin: PI rights, but no real names
+            item = _without_private(item)
+        items.append(item)
     return AuditPage(
-        items=[
-            AuditEventOut.model_validate(event).model_copy(update={"actor_email": email})
-            for event, email in rows
-        ],
+        items=items,
         total=total,
         limit=paging.limit,
         offset=paging.offset,

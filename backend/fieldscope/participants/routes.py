@@ -53,7 +53,7 @@ def list_participants(
     )
     rows, total = fetch_page(session, stmt, paging)
     return ParticipantPage(
-        items=[present(r, access.is_pi) for r in rows],
+        items=[present(r, access.sees_real_names) for r in rows],
         total=total,
         limit=paging.limit,
         offset=paging.offset,
@@ -67,7 +67,7 @@ def create_participant(
     """PIs add participants; a fieldworker's addition is a stub pending a PI's review and
     may not carry a real name or consent."""
     row = service.create_participant(session, access.user, access.study.id, body)
-    return present(row, access.is_pi)
+    return present(row, access.sees_real_names)
 
 
 @router.get(BASE + "/{participant_id}", response_model=AnyParticipantOut)
@@ -75,7 +75,7 @@ def read_participant(
     participant_id: uuid.UUID, access: MemberAccess, session: SessionDep
 ) -> AnyParticipantOut:
     row = service.get_participant(session, access.study.id, participant_id)
-    return present(row, access.is_pi)
+    return present(row, access.sees_real_names)
 
 
 @router.patch(BASE + "/{participant_id}", response_model=AnyParticipantOut)
@@ -86,7 +86,7 @@ def update_participant(
     fieldworkers may correct their stubs while pending review."""
     row = service.get_participant(session, access.study.id, participant_id)
     row = service.update_participant(session, access.user, row, body)
-    return present(row, access.is_pi)
+    return present(row, access.sees_real_names)
 
 
 @router.delete(BASE + "/{participant_id}", status_code=status.HTTP_204_NO_CONTENT)

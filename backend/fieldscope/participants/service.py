@@ -3,8 +3,9 @@
 Rules (the same for REST and sync, via `check_participant`):
 - a fieldworker's new participant is a stub (`pending_review` forced true) without real
   name or consent; a fieldworker may correct a stub only while it is pending review;
-- real names, consent (with its date) and review are PI-only; a withdrawal and its
-  reversal are ordinary audited updates, so only a PI can make either;
+- real names are for the study's PIs only (not instance admins); consent (with its date)
+  and review need PI rights; a withdrawal and its reversal are ordinary audited updates,
+  so only a PI can make either;
 - pseudonym codes are unique in the study, case-insensitively, and never reused (a deleted
   participant keeps its code);
 - a participant who was tagged or attends meetings keeps their site, and a tagged one is
@@ -67,6 +68,8 @@ def check_participant(session: Session, record: Record, actor: User, is_new: boo
         role = member_role(
             session, actor, record.study_id, (Role.pi, Role.fieldworker), "add or edit participants"
         )
+        if (record.real_name if is_new else "real_name" in changed) and role is not Role.pi:
+            raise forbidden("Only a PI of this study can record real names.")
         if not is_pi(role):
             _fieldworker_limits(record, changed, is_new)
         _check_site(session, record, changed)
@@ -76,8 +79,6 @@ def check_participant(session: Session, record: Record, actor: User, is_new: boo
 
 def _fieldworker_limits(record: Participant, changed: Changed, is_new: bool) -> None:
     if is_new:
-        if record.real_name:
-            raise forbidden("Only a PI of this study can record real names.")
         if record.consent is not Consent.consented or record.consent_date is not None:
             raise forbidden("Only a PI of this study can record consent.")
         record.pending_review = True  # a stub until a PI reviews it
@@ -88,8 +89,6 @@ def _fieldworker_limits(record: Participant, changed: Changed, is_new: bool) -> 
             f"Only a PI of this study can edit {record.code}: fieldworkers may only correct "
             "their stubs while they are pending review."
         )
-    if "real_name" in changed:
-        raise forbidden("Only a PI of this study can record real names.")
     if "consent" in changed or "consent_date" in changed:
         raise forbidden("Only a PI of this study can change consent.")
     if "pending_review" in changed:

@@ -28,7 +28,13 @@ class Access:
 
     @property
     def is_pi(self) -> bool:
+        """PI rights (instance admins have them too)."""
         return is_pi(self.role)
+
+    @property
+    def sees_real_names(self) -> bool:
+        """Real names are for the study's PIs only, not even for instance admins."""
+        return self.role is Role.pi
 
 
 def study_access(*roles: Role, action: str = "do this") -> Callable[..., Access]:
