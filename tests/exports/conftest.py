@@ -160,7 +160,7 @@ def build_export_data(engine: Engine, w: World) -> ExportData:
                     kind=kind,
                     offset_seconds=offset,
                     text=text,
-                )  # fmt: skip
+                )
             )
         s.add(
             JournalEntry(
@@ -169,7 +169,7 @@ def build_export_data(engine: Engine, w: World) -> ExportData:
                 observer_id=sa.observer_id,
                 session_id=sa.id,
                 text="The board debated winter.\r\nA-EX-09 was silent.\r\n\r\nSecond paragraph ✅.",
-            )  # fmt: skip
+            )
         )
         return data
 

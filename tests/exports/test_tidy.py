@@ -193,9 +193,7 @@ def test_participant_names_table_needs_the_explicit_flag(
 def test_iter_interventions_csv_streams_in_chunks(engine: Engine, data: ExportData) -> None:
     session = read_snapshot(engine)
     try:
-        chunks = list(
-            iter_interventions_csv(session, data.study_id, ExportFilters(site_ids=()))
-        )
+        chunks = list(iter_interventions_csv(session, data.study_id, ExportFilters(site_ids=())))
     finally:
         session.close()
     text = b"".join(chunks).decode()

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from fieldscope.auth.models import User
@@ -100,6 +101,35 @@ def _prepare(
     session_id: uuid.UUID | None = None,
 ) -> tuple[ExportScope, Study]:
     """Authorise, resolve the filters and audit, in one transaction, as the API does."""
+    try:
+        return _prepare_in(
+            engine, study_ref, email, kind, fmt, sites=sites, levels=levels,
+            date_from=date_from, date_to=date_to, participants=participants,
+            include_real_names=include_real_names, session_id=session_id,
+        )  # fmt: skip
+    except SQLAlchemyError as exc:
+        raise AppError(503, "database_error", _db_reason(exc)) from exc
+
+
+def _db_reason(exc: SQLAlchemyError) -> str:
+    return "database: " + str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _prepare_in(
+    engine: Engine,
+    study_ref: str,
+    email: str,
+    kind: ExportKind,
+    fmt: str,
+    *,
+    sites: list[str] | None,
+    levels: list[Level] | None,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    participants: list[str] | None,
+    include_real_names: bool,
+    session_id: uuid.UUID | None,
+) -> tuple[ExportScope, Study]:
     with transaction(engine) as session:
         study = _study(session, study_ref)
         user = _user(session, email)
@@ -150,6 +180,9 @@ def _write(
             for chunk in body(session, advance):
                 out.write(chunk)
         os.replace(part, output)
+    except SQLAlchemyError as exc:
+        part.unlink(missing_ok=True)
+        raise _fail(AppError(503, "database_error", _db_reason(exc))) from exc
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -165,7 +198,10 @@ def _stderr() -> Any:
 
 
 def _engine(database_url: str | None) -> Engine:
-    return get_engine(database_url)
+    from fieldscope.settings import Settings
+
+    # Read afresh (not the cached settings): this run's environment decides.
+    return get_engine(database_url or Settings().database_url)
 
 
 def _sessions_total(scope: ExportScope, passes: int = 1) -> Callable[[Session], int]:
