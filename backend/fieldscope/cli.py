@@ -8,10 +8,13 @@ from typing import Annotated
 
 import typer
 
+from fieldscope.exports.cli import export_app
+
 app = typer.Typer(help="fieldscope: observe clinical leadership in integrated care governance.",
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(export_app, name="export")
 
 
 @db_app.command("upgrade")
