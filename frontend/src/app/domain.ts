@@ -40,9 +40,20 @@ export interface Code { id: string; codebook_version_id: string; key: string; pa
 
 const live = (r: LocalRecord): boolean => !r.data['deleted_at'];
 
+/** Live children of a parent, in id (= creation, UUIDv7) order. */
 export async function children<T>(entity: Entity, parent: string): Promise<T[]> {
-  const rows = await db.records.where('[entity+parent]').equals([entity, parent]).toArray();
-  return rows.filter(live).map((r) => r.data as unknown as T);
+  const rows = await db.records.where('[entity+parent+gone]').equals([entity, parent, 0]).toArray();
+  return rows.map((r) => r.data as unknown as T);
+}
+
+export function countChildren(entity: Entity, parent: string): Promise<number> {
+  return db.records.where('[entity+parent+gone]').equals([entity, parent, 0]).count();
+}
+
+/** The newest `n` live children, newest first, read from the index end. */
+export async function latestChildren<T>(entity: Entity, parent: string, n: number): Promise<T[]> {
+  const rows = await db.records.where('[entity+parent+gone]').equals([entity, parent, 0]).reverse().limit(n).toArray();
+  return rows.map((r) => r.data as unknown as T);
 }
 
 export async function one<T>(entity: Entity, id: string): Promise<T | undefined> {
@@ -137,14 +148,17 @@ export function offsetNow(s: Session): number {
 /** Tag one intervention. Returns the new record's id. */
 export async function tag(s: Session, participantId: string, versionId: string, code: Code): Promise<string> {
   const id = uuid7();
-  await mutate(db, {
-    entity: 'intervention', id,
-    fields: {
-      session_id: s.id, participant_id: participantId, codebook_version_id: versionId, code_key: code.key,
-      form_key: null, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), quote: '', note: '', agenda_item: '',
-    },
+  // One transaction, one commit: the tag, its outbox entry and the undo note.
+  await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    await mutate(db, {
+      entity: 'intervention', id,
+      fields: {
+        session_id: s.id, participant_id: participantId, codebook_version_id: versionId, code_key: code.key,
+        form_key: null, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), quote: '', note: '', agenda_item: '',
+      },
+    });
+    await rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null });
   });
-  await rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null });
   return id;
 }
 

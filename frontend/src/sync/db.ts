@@ -25,6 +25,14 @@ export class FieldscopeDB extends Dexie {
     this.version(2).stores({
       records: '[entity+id], [entity+parent], entity',
     });
+    // v3: live rows per parent by index. Fills `gone` on records; the outbox is not touched.
+    this.version(3)
+      .stores({ records: '[entity+id], [entity+parent], entity, [entity+parent+gone]' })
+      .upgrade((tx) =>
+        tx.table('records').toCollection().modify((r: { data: { deleted_at?: unknown }; gone?: number }) => {
+          r.gone = r.data.deleted_at ? 1 : 0;
+        }),
+      );
   }
 }
 

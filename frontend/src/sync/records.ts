@@ -75,7 +75,7 @@ export async function refresh(
     if (existing) await db.records.delete([entity, id]);
     return;
   }
-  const row: LocalRecord = { entity, id, parent: parentOf(entity, data), server: base, data };
+  const row: LocalRecord = { entity, id, parent: parentOf(entity, data), server: base, data, gone: data['deleted_at'] ? 1 : 0 };
   await db.records.put(row);
 }
 

@@ -37,6 +37,9 @@ export interface LocalRecord {
   server: Fields | null;
   /** What the UI shows: `server` with every unconfirmed mutation laid over it. */
   data: Fields;
+  /** 1 when `data` is a tombstone. Indexed, so live rows are counted and paged without
+   *  reading them (a session may hold thousands of tags). */
+  gone: 0 | 1;
 }
 
 /** An outbox entry: a mutation exactly as queued. Never edited after it is queued,

@@ -1,17 +1,15 @@
 /** Live observation: the screen a fieldworker holds through a meeting. A plain tag is two
  *  taps (leader, contribution) or one key (1–4) once a leader is selected. */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { db, useLive, useMeta } from '../app/store';
+import { useLive, useMeta } from '../app/store';
 import {
-  addNote, canTag, children, codebook, endSession, NOTE_KINDS, one, pauseSession, refineTag, resumeSession, tag, undoLast,
+  addNote, canTag, children, codebook, countChildren, latestChildren, endSession, NOTE_KINDS, one, pauseSession, refineTag, resumeSession, tag, undoLast,
   type Attendee, type Code, type FieldNote, type Intervention, type Meeting, type NoteKind, type Participant, type Session, type Undo,
 } from '../app/domain';
 import { go, href } from '../app/router';
 import { formatDuration, sessionClock } from '../sync/clock';
-import type { LocalRecord } from '../sync';
 
 const TIMELINE = 40;
-const live = (r: LocalRecord): boolean => !r.data['deleted_at'];
 
 declare global {
   interface Window { __fieldscopeTapMs?: number[] }
@@ -39,16 +37,13 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
     const meeting = await one<Meeting>('meeting', session.meeting_id);
     const attendees = await children<Attendee>('meeting_attendee', session.meeting_id);
     const people = await Promise.all(attendees.map((a) => one<Participant>('participant', a.participant_id)));
-    const q = (entity: 'intervention' | 'field_note') => db.records.where('[entity+parent]').equals([entity, id]);
-    const recent = async <T,>(entity: 'intervention' | 'field_note'): Promise<T[]> =>
-      (await q(entity).reverse().filter(live).limit(TIMELINE).toArray()).map((r) => r.data as unknown as T);
     return {
       session, meeting,
       people: people.filter((p): p is Participant => !!p).sort((a, b) => Number(b.is_clinical_leader) - Number(a.is_clinical_leader) || a.code.localeCompare(b.code)),
       book: await codebook(studyId),
-      interventions: await recent<Intervention>('intervention'),
-      notes: await recent<FieldNote>('field_note'),
-      tagCount: await q('intervention').filter(live).count(),
+      interventions: await latestChildren<Intervention>('intervention', id, TIMELINE),
+      notes: await latestChildren<FieldNote>('field_note', id, TIMELINE),
+      tagCount: await countChildren('intervention', id),
     };
   }, [id, studyId], null);
   const undo = useMeta<Undo>(`undo:${id}`);

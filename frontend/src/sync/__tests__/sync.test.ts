@@ -211,9 +211,14 @@ describe('schema upgrade', () => {
       reason: null, result_version: null, conflicts: [], settled_at: null,
     };
     await v1.table('outbox').add(entry);
+    await v1.table('records').bulkAdd([
+      { entity: 'intervention', id: 'r', parent: 's', server: null, data: { id: 'r' } },
+      { entity: 'intervention', id: 'x', parent: 's', server: null, data: { id: 'x', deleted_at: 't' } },
+    ]);
     v1.close();
     const upgraded = new FieldscopeDB(name);
     expect(await upgraded.outbox.toArray()).toEqual([entry]);
+    expect(await upgraded.records.where('[entity+parent+gone]').equals(['intervention', 's', 0]).primaryKeys()).toEqual([['intervention', 'r']]);
     expect(upgraded.verno).toBeGreaterThan(1);
     upgraded.close();
     await Dexie.delete(name);
