@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from fieldscope.audit.queries import audit_query
+from fieldscope.audit.queries import audit_query, emails_of
 from fieldscope.audit.schemas import AuditEventOut, AuditPage
 from fieldscope.auth.models import Role
 from fieldscope.common.pagination import Paging, fetch_page
@@ -59,9 +59,12 @@ def list_audit_events(
     after (real names included: PIs only)."""
     stmt = audit_query(access.study.id, entity=entity, entity_id=entity_id, actor_id=actor)
     rows, total = fetch_page(session, stmt, paging)
+    emails = emails_of(session, (event.actor_id for event in rows))
     items = []
-    for event, email in rows:
-        item = AuditEventOut.model_validate(event).model_copy(update={"actor_email": email})
+    for event in rows:
+        item = AuditEventOut.model_validate(event).model_copy(
+            update={"actor_email": emails.get(event.actor_id) if event.actor_id else None}
+        )
         if not access.sees_real_names:  # an instance admin: PI rights, but no real names
             item = _without_private(item)
         items.append(item)
