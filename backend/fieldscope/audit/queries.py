@@ -23,11 +23,7 @@ def audit_query(
     if entity is not None:
         stmt = stmt.where(AuditEvent.entity == entity)
     if entity_id is not None:
-        # Without statistics SQLite prefers the study index (it also gives the order) and
-        # scans every event of the study; one record's history is a few rows.
-        stmt = stmt.where(AuditEvent.entity_id == entity_id).with_hint(
-            AuditEvent, "INDEXED BY ix_audit_events_entity_id", "sqlite"
-        )
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
     if actor_id is not None:
         stmt = stmt.where(AuditEvent.actor_id == actor_id)
     ordered: Select[Any] = stmt.order_by(col(AuditEvent.id).desc())
