@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from fieldscope.cli import app
+from fieldscope.cli import app, settings_markdown
 from fieldscope.db import dispose_engines
+from fieldscope.settings import Settings
 from tests.factories import make_study
 
 runner = CliRunner()
@@ -219,3 +220,23 @@ def test_serve_prints_a_setup_link_on_an_empty_database(cli: dict[str, str]) -> 
     _stop(proc)
     assert not any("setup?token=" in ln for ln in lines)
     assert any("https://field.example.org" in ln for ln in lines)
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    embedded = readme.split("<!-- settings:start -->\n")[1].split("<!-- settings:end -->")[0]
+    stale = "README's settings table is stale: paste `uv run fieldscope config --markdown`"
+    assert embedded == settings_markdown(), stale
+    for name, field in Settings.model_fields.items():
+        assert field.description, f"Settings.{name} needs a description for the README"
+        assert f"`FIELDSCOPE_{name.upper()}`" in embedded
+
+
+def test_config_shows_values_without_passwords() -> None:
+    env = {"FIELDSCOPE_DATABASE_URL": "postgresql+psycopg://u:secret@db/x"}
+    code, out = run(env, "config")
+    assert code == 0
+    assert "FIELDSCOPE_DATABASE_URL=postgresql+psycopg://u:***@db/x  (set)" in out
+    assert "FIELDSCOPE_TOKEN_TTL_DAYS=7  (default)" in out and "secret" not in out
+    code, out = run({"FIELDSCOPE_TOKEN_TTL_DAYS": "soon"}, "config")
+    assert code == 1 and "error: invalid setting: FIELDSCOPE_TOKEN_TTL_DAYS" in out

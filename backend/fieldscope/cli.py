@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,6 +56,11 @@ def _clean_errors() -> Iterator[None]:
         yield
     except AppError as exc:
         _fail(exc.detail)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FIELDSCOPE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        _fail(f"invalid setting: {problems}")
     except SQLAlchemyError as exc:
         where = make_url(_database_url()).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -235,3 +241,46 @@ def openapi(
         output.write_text(text)
     else:
         typer.echo(text, nl=False)
+
+
+def _bounds(metadata: list[object]) -> str:
+    low = next((m.ge for m in metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in metadata if hasattr(m, "le")), None)
+    if low is not None and high is not None:
+        return f" Allowed: {low} to {high}."
+    return f" At least {low}." if low is not None else ""
+
+
+def settings_markdown() -> str:
+    """The settings as a Markdown table: README.md embeds exactly this (a test checks)."""
+    from fieldscope.settings import Settings
+
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = "(unset)" if field.default is None else f"`{field.default}`"
+        meaning = (field.description or "").replace("|", "\\|") + _bounds(field.metadata)
+        rows.append(f"| `FIELDSCOPE_{name.upper()}` | {default} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+@app.command()
+def config(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the documentation table instead.")
+    ] = False,
+) -> None:
+    """Show the settings in effect (FIELDSCOPE_* variables or .env) and what each means."""
+    from fieldscope.settings import Settings
+
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+        return
+    with _clean_errors():
+        settings = Settings()
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name == "database_url":
+            value = make_url(str(value)).render_as_string(hide_password=True)
+        origin = "set" if name in settings.model_fields_set else "default"
+        typer.echo(f"FIELDSCOPE_{name.upper()}={'' if value is None else value}  ({origin})")
+        typer.echo(f"    {field.description or ''}")

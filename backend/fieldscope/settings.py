@@ -19,7 +19,9 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(
         default=7, ge=1, le=90, description="A device token stays valid this long unused."
     )
-    password_min_length: int = Field(default=10, ge=8)
+    password_min_length: int = Field(
+        default=10, ge=8, description="Shortest password accepted for an account, in characters."
+    )
     max_text_length: int = Field(
         default=20_000, description="Longest note, quote or write-up accepted, in characters."
     )
@@ -27,8 +29,13 @@ class Settings(BaseSettings):
     static_dir: Path | None = Field(
         default=None, description="Built PWA to serve at /; defaults to the packaged build."
     )
-    base_url: str = Field(default="http://127.0.0.1:8000", description="Used in setup links.")
-    sqlite_busy_timeout_ms: int = 30_000
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address, used in setup links; unset, `serve` uses http://HOST:PORT.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=30_000, description="How long a SQLite writer waits for the lock before failing."
+    )
 
 
 @lru_cache
