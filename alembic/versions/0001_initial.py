@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:31:56.667809
+Create Date: 2026-11-22 02:51:10.673830
 """
 
 from collections.abc import Sequence
@@ -438,6 +438,7 @@ def upgrade() -> None:
     with op.batch_alter_table('interventions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_interventions_observer_id'), ['observer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_participant_id'), ['participant_id'], unique=False)
+        batch_op.create_index('ix_interventions_session_code', ['session_id', 'code_key', 'participant_id', 'deleted_at'], unique=False)
         batch_op.create_index('ix_interventions_session_offset', ['session_id', 'offset_seconds'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_site_id'), ['site_id'], unique=False)
         batch_op.create_index('ix_interventions_study_code', ['study_id', 'code_key'], unique=False)
@@ -489,6 +490,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_interventions_study_code')
         batch_op.drop_index(batch_op.f('ix_interventions_site_id'))
         batch_op.drop_index('ix_interventions_session_offset')
+        batch_op.drop_index('ix_interventions_session_code')
         batch_op.drop_index(batch_op.f('ix_interventions_participant_id'))
         batch_op.drop_index(batch_op.f('ix_interventions_observer_id'))
 

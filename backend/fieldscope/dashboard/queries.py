@@ -116,51 +116,55 @@ def sessions_in_scope(scope: Scope) -> Select[uuid.UUID]:
 
 
 def _tag_conditions(scope: Scope) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [
-        col(I.study_id) == scope.study_id,
-        col(I.deleted_at).is_(None),
+    """Counted interventions in scope; the session filter carries study, site, level and
+    dates, so these columns are all in `ix_interventions_session_code` (index-only)."""
+    return [
         col(I.session_id).in_(sessions_in_scope(scope)),
+        col(I.deleted_at).is_(None),
         col(I.participant_id).not_in(excluded_participants(scope.study_id)),
     ]
-    if scope.site_id:
-        conds.append(col(I.site_id) == scope.site_id)
-    return conds
 
 
-def counts_by_intervention_column(
-    session: Session, scope: Scope, by: str
-) -> list[tuple[Any, str, int]]:
-    """(participant_id or site_id, code_key, count) of the interventions in scope."""
-    key = col(I.participant_id) if by == "participant" else col(I.site_id)
-    stmt = (
-        select(key, col(I.code_key), func.count())
-        .where(*_tag_conditions(scope))
-        .group_by(key, col(I.code_key))
-    )
-    return [(r[0], r[1], int(r[2])) for r in session.execute(stmt)]
-
-
-def counts_by_meeting_column(
-    session: Session, scope: Scope, by: str
-) -> list[tuple[str | None, str, int]]:
-    """(meeting level or stage of change, code_key, count): counted per session first, so
-    the join to sessions and meetings runs on ~4 rows per session, not one per tag."""
-    per_session = (
-        select(
-            col(I.session_id).label("sid"), col(I.code_key).label("code"), func.count().label("n")
+def contribution_counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]]:
+    """(row key, code_key, count) of the interventions in scope. Row keys: participant id,
+    site id, meeting level or stage of change (None when the meeting has none)."""
+    if by == "participant":
+        key: Any = col(I.participant_id)
+        stmt = (
+            select(key, col(I.code_key), func.count())
+            .where(*_tag_conditions(scope))
+            .group_by(key, col(I.code_key))
         )
-        .where(*_tag_conditions(scope))
-        .group_by(col(I.session_id), col(I.code_key))
-        .subquery()
-    )
-    key = col(Meeting.level) if by == "level" else col(Meeting.stage_of_change)
-    stmt = (
-        select(key, per_session.c.code, func.sum(per_session.c.n))
-        .join_from(per_session, S, col(S.id) == per_session.c.sid)
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
-        .group_by(key, per_session.c.code)
-    )
-    return [(None if r[0] is None else _str(r[0]), r[1], int(r[2])) for r in session.execute(stmt)]
+    else:
+        # Counted per session first, so the join to sessions and meetings runs on a few
+        # rows per session rather than one per intervention.
+        per_session = (
+            select(
+                col(I.session_id).label("sid"),
+                col(I.code_key).label("code"),
+                func.count().label("n"),
+            )
+            .where(*_tag_conditions(scope))
+            .group_by(col(I.session_id), col(I.code_key))
+            .subquery()
+        )
+        key = {
+            "site": col(S.site_id),
+            "level": col(Meeting.level),
+            "stage": col(Meeting.stage_of_change),
+        }[by]
+        stmt = (
+            select(key, per_session.c.code, func.sum(per_session.c.n))
+            .join_from(per_session, S, col(S.id) == per_session.c.sid)
+            .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+            .group_by(key, per_session.c.code)
+        )
+    out: list[tuple[Any, str, int]] = []
+    for row_key, code, n in session.execute(stmt):
+        if by in ("level", "stage") and row_key is not None:
+            row_key = _str(row_key)
+        out.append((row_key, code, int(n)))
+    return out
 
 
 def co_observed_meetings(session: Session, scope: Scope) -> int:

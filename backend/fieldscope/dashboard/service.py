@@ -265,14 +265,8 @@ def _matrix(session: Session, scope: Scope, dimension: Dimension) -> Contributio
     codes = queries.contribution_codes(session, scope.study_id)
     sites = queries.live_sites(session, scope.study_id)
     site_codes = {s.id: s.code for s in sites}
-    if dimension in (Dimension.participant, Dimension.site):
-        raw: Iterable[tuple[Any, str, int]] = queries.counts_by_intervention_column(
-            session, scope, dimension.value
-        )
-    else:
-        raw = queries.counts_by_meeting_column(session, scope, dimension.value)
     counts: dict[tuple[str, str], int] = {}
-    for key, code, n in raw:
+    for key, code, n in queries.contribution_counts(session, scope, dimension.value):
         name = UNSPECIFIED if key is None else str(key)
         counts[(name, code)] = counts.get((name, code), 0) + n
     # A code in the data but in no codebook (should not happen) still gets a column.

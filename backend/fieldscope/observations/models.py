@@ -59,6 +59,14 @@ class Intervention(_Observed, table=True):
         Index("ix_interventions_study_created", "study_id", "created_at", "id"),
         Index("ix_interventions_study_code", "study_id", "code_key"),
         Index("ix_interventions_session_offset", "session_id", "offset_seconds"),
+        # Covers the dashboard's contribution counts (index-only, per session).
+        Index(
+            "ix_interventions_session_code",
+            "session_id",
+            "code_key",
+            "participant_id",
+            "deleted_at",
+        ),
     )
     sync_entity = "intervention"
 
