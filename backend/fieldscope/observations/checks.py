@@ -51,6 +51,29 @@ LABELS = {
 }
 
 
+# --- lookups a push repeats for every mutation -----------------------------------------------
+
+_MEMO = "fieldscope.observations.memo"
+
+
+def _memo(session: Session) -> dict[Any, Any]:
+    """Per-transaction memo (a push checks hundreds of records against the same session,
+    study and codebook). It holds only what a push cannot change: memberships, codebooks."""
+    memo: dict[Any, Any] | None = session.info.get(_MEMO)
+    if memo is None:
+        memo = session.info[_MEMO] = {}
+    return memo
+
+
+def _get(session: Session, model: type[R], key: uuid.UUID) -> R | None:
+    """`session.get`, keeping the row referenced: the identity map holds rows weakly, so
+    without this every check of a batch would load the same session again."""
+    row = session.get(model, key)
+    if row is not None:
+        _memo(session)[(model, key)] = row
+    return row
+
+
 # --- who may do what -----------------------------------------------------------------------
 
 
@@ -59,13 +82,20 @@ def study_role(session: Session, actor: User, study_id: uuid.UUID | None) -> Rol
 
     None: an outsider, or the study is gone; callers answer as if the record did not exist.
     """
-    study = session.get(Study, study_id) if study_id is not None else None
-    if study is None or study.deleted_at is not None:
+    if study_id is None:
         return None
-    member = membership(session, actor, study.id)
-    if member is not None:
-        return member.role
-    return Role.pi if actor.is_admin else None
+    memo, key = _memo(session), ("role", actor.id, study_id)
+    if key not in memo:
+        study = _get(session, Study, study_id)
+        member = membership(session, actor, study_id) if study is not None else None
+        if study is None or study.deleted_at is not None:
+            memo[key] = None
+        elif member is not None:
+            memo[key] = member.role
+        else:
+            memo[key] = Role.pi if actor.is_admin else None
+    role: Role | None = memo[key]
+    return role
 
 
 def effective(role: Role | None) -> Role:
@@ -219,7 +249,7 @@ def _meeting(
     db: Session, actor: User, meeting_id: uuid.UUID, study_id: uuid.UUID | None
 ) -> tuple[Meeting, Role]:
     """A live meeting of the record's study (of any study the actor is in, for a push)."""
-    meeting = db.get(Meeting, meeting_id)
+    meeting = _get(db, Meeting, meeting_id)
     role = None
     if (
         meeting is not None
@@ -356,7 +386,7 @@ def _cascade_delete(db: Session, rec: ObservationSession) -> None:
 
 def _parent(db: Session, actor: User, rec: Child, session_id: uuid.UUID) -> ObservationSession:
     """The session a child record hangs off, authorised for writing; derives the child's scope."""
-    obs = db.get(ObservationSession, session_id)
+    obs = _get(db, ObservationSession, session_id)
     role = study_role(db, actor, obs.study_id) if obs is not None else None
     if obs is None or role is None:
         raise error(
@@ -421,14 +451,25 @@ def _check_intervention(db: Session, rec: Intervention, actor: User, is_new: boo
     if is_new or _changed(rec, "participant_id"):
         _taggable_participant(db, obs, fields.participant_id)
     if is_new or any(_changed(rec, k) for k in ("codebook_version_id", "code_key", "form_key")):
-        rec.code_retired = validate_tag(
-            db, obs.study_id, fields.codebook_version_id, fields.code_key, fields.form_key
-        )
+        rec.code_retired = _retired(db, obs.study_id, fields)
     _offset_within(obs, fields.offset_seconds)
 
 
+def _retired(db: Session, study_id: uuid.UUID, fields: InterventionFields) -> bool:
+    """`validate_tag`, memoised: published codebook versions are immutable and a push
+    cannot publish one, so the answer holds for the whole transaction."""
+    memo = _memo(db)
+    key = ("tag", study_id, fields.codebook_version_id, fields.code_key, fields.form_key)
+    if key not in memo:
+        memo[key] = validate_tag(
+            db, study_id, fields.codebook_version_id, fields.code_key, fields.form_key
+        )
+    retired: bool = memo[key]
+    return retired
+
+
 def _taggable_participant(db: Session, obs: ObservationSession, participant_id: uuid.UUID) -> None:
-    person = db.get(Participant, participant_id)
+    person = _get(db, Participant, participant_id)
     if person is None or person.deleted_at is not None or person.study_id != obs.study_id:
         raise error(
             422,
