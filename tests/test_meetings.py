@@ -416,4 +416,12 @@ def test_pushed_meetings_and_attendees_run_the_same_checks(
             with pytest.raises(AppError) as err:
                 registry["meeting_attendee"].check(s, MeetingAttendee(**fields), fw, True)
             assert err.value.status == status and fragment in err.value.detail
+        # An attendance is never moved to another participant or meeting.
+        s.add(row)
+        s.flush()
+        row.participant_id = world.leaders["A-TH-02"]
+        with pytest.raises(AppError) as err:
+            registry["meeting_attendee"].check(s, row, fw, False)
+        assert (err.value.status, err.value.code) == (422, "immutable")
+        assert "remove it and add another" in err.value.detail
         s.rollback()

@@ -406,6 +406,14 @@ def test_pushed_participants_run_the_same_check(world: World, engine: Engine) ->
                 push(**fields)
             assert err.value.status == status, (fields, err.value.detail)
             assert fragment.lower() in err.value.detail.lower()
+        # A pushed edit cannot move a participant to another study.
+        s.add(record)
+        s.flush()
+        record.study_id = world.other_study_id
+        with pytest.raises(AppError) as err:
+            spec.check(s, record, fw, False)
+        assert (err.value.status, err.value.code) == (422, "immutable")
+        assert "study_id cannot change" in err.value.detail
         s.rollback()
 
 
