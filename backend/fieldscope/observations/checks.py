@@ -163,17 +163,23 @@ def _lifecycle(record: Record, is_new: bool) -> Lifecycle:
             f"This {label} was deleted; it can no longer be changed.",
             code=f"{record.sync_entity}_deleted",
         )
-    # A tombstone revived (only the journal PUT does this) is checked like an edit.
+    # A tombstone revived (journal PUT, a device's edit after a delete, a conflict
+    # restored) is checked like an edit.
     return "deleting" if record.deleted_at is not None else "live"
 
 
 def _coerce(record: Record, model: type[M]) -> M:
     """Parse the record's writable fields with `model` and store the parsed values.
 
-    A pushed mutation carries raw JSON (strings for ids and times); None counts as
-    missing, so a required field left empty says "Field required".
+    A pushed mutation carries raw JSON (strings for ids and times). A required field left
+    None says "Field required"; null for a field with a non-null default is refused, not
+    quietly replaced by the default.
     """
-    data = {n: v for n in model.model_fields if (v := getattr(record, n, None)) is not None}
+    data = {
+        name: value
+        for name, info in model.model_fields.items()
+        if (value := getattr(record, name, None)) is not None or not info.is_required()
+    }
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
