@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:51:10.673830
+Create Date: 2026-11-22 02:55:13.711799
 """
 
 from collections.abc import Sequence
@@ -136,6 +136,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_events_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_entity_id'), ['entity_id'], unique=False)
+        batch_op.create_index('ix_audit_events_study_entity', ['study_id', 'entity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_study_id'), ['study_id'], unique=False)
 
     op.create_table('codebook_versions',
@@ -562,6 +563,7 @@ def downgrade() -> None:
     op.drop_table('codebook_versions')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_study_id'))
+        batch_op.drop_index('ix_audit_events_study_entity')
         batch_op.drop_index(batch_op.f('ix_audit_events_entity_id'))
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
         batch_op.drop_index(batch_op.f('ix_audit_events_actor_id'))

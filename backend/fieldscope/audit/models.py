@@ -4,6 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from fieldscope.common.models import JSONType, UTCDateTime, utcnow
@@ -13,6 +14,9 @@ class AuditEvent(SQLModel, table=True):
     """Who changed what, when, with the state before and after."""
 
     __tablename__ = "audit_events"
+    # One record's history within a study, newest first (the rowid/id rides along), without
+    # scanning every event of the study (GET /studies/{id}/audit?entity_id=...).
+    __table_args__ = (Index("ix_audit_events_study_entity", "study_id", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
