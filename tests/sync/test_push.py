@@ -51,7 +51,9 @@ def snapshot_counts(engine: Engine) -> tuple[int, ...]:
 
 
 @pytest.mark.parametrize("times", [1, 2, 10])
-def test_replay_has_one_effect(client: TestClient, world: World, engine: Engine, times: int) -> None:
+def test_replay_has_one_effect(
+    client: TestClient, world: World, engine: Engine, times: int
+) -> None:
     dev = Device(client, world.fw)
     _, session_id = observed_meeting(dev, world)
     rec = new_id()
@@ -77,7 +79,9 @@ def test_replay_has_one_effect(client: TestClient, world: World, engine: Engine,
     assert rows[-1].data["quote"] == "we need the data"
 
 
-def test_lost_reply_retry_gets_same_outcome(client: TestClient, world: World, engine: Engine) -> None:
+def test_lost_reply_retry_gets_same_outcome(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     """The server commits, the reply never arrives (the app raises after the commit, as a
     dropped connection would), the device retries the same batch."""
     dev = Device(client, world.fw)
@@ -124,14 +128,19 @@ def test_partial_replay_then_new(client: TestClient, world: World, engine: Engin
     assert dev.push(a)[0]["outcome"] == "applied"
     b = dev.mutation("intervention", new_id(), intervention_fields(world, session_id, offset=90))
     res = dev.push(a, b)
-    assert [(r["client_seq"], r["replayed"]) for r in res] == [(a["client_seq"], True), (b["client_seq"], False)]
+    assert [(r["client_seq"], r["replayed"]) for r in res] == [
+        (a["client_seq"], True),
+        (b["client_seq"], False),
+    ]
     assert count(engine, Intervention) == 2
 
 
 # --- ordering --------------------------------------------------------------------------------
 
 
-def test_seq_gap_is_refused_with_expected_seq(client: TestClient, world: World, engine: Engine) -> None:
+def test_seq_gap_is_refused_with_expected_seq(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     dev = Device(client, world.fw)
     dev.seq = 1  # pretend seq 1 was lost: the first mutation sent is seq 2
     before = snapshot_counts(engine)
@@ -167,7 +176,9 @@ def test_reordered_batch_applies_in_seq_order(client: TestClient, world: World) 
     assert dev.pulled[("intervention", str(rec))]["quote"] == "second"
 
 
-def test_same_seq_other_payload_or_id_is_409(client: TestClient, world: World, engine: Engine) -> None:
+def test_same_seq_other_payload_or_id_is_409(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     dev = Device(client, world.fw)
     original = dev.mutation("meeting", new_id(), meeting_fields(world, title="Board"))
     dev.push(original)
@@ -273,7 +284,9 @@ def test_fieldworker_cannot_write_anothers_records(client: TestClient, world: Wo
     assert res[0]["outcome"] == "rejected"
 
 
-def test_retired_code_is_accepted_and_flagged(client: TestClient, world: World, engine: Engine) -> None:
+def test_retired_code_is_accepted_and_flagged(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     """Version 2 retires 'relational'; a tablet still on version 1 tags with it."""
     with transaction(engine) as s:
         set_actor(s, world.pi.user_id, via="cli")
@@ -306,7 +319,9 @@ def test_retired_code_is_accepted_and_flagged(client: TestClient, world: World, 
         assert row.codebook_version_id == world.codebook_version_id
 
 
-def test_clock_skew_is_reported_and_kept_as_data(client: TestClient, world: World, engine: Engine) -> None:
+def test_clock_skew_is_reported_and_kept_as_data(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     dev = Device(client, world.fw, clock_offset=-timedelta(days=3))
     m = dev.mutation("meeting", new_id(), meeting_fields(world))
     res = dev.send([m])
@@ -360,7 +375,9 @@ def test_protocol_mismatch_is_426(client: TestClient, world: World, engine: Engi
     assert snapshot_counts(engine) == before
 
 
-def test_malformed_mutation_is_422_naming_it(client: TestClient, world: World, engine: Engine) -> None:
+def test_malformed_mutation_is_422_naming_it(
+    client: TestClient, world: World, engine: Engine
+) -> None:
     dev = Device(client, world.fw)
     ok = dev.mutation("meeting", new_id(), meeting_fields(world))
     broken = dev.mutation("meeting", new_id(), meeting_fields(world))
