@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from fieldscope.common.models import utcnow
-from fieldscope.dashboard.service import overlapping_pairs
 from fieldscope.db import transaction
 from fieldscope.observations.models import ObservationSession
 from fieldscope.sync.models import AppliedMutation, SyncClient, SyncConflict
@@ -186,24 +185,38 @@ def test_session_checks(client: TestClient, engine: Engine, world: World) -> Non
     )
 
 
-def test_overlap_sweep() -> None:
+def test_overlaps_pair_every_overlapping_session(
+    client: TestClient, engine: Engine, world: World
+) -> None:
     t = datetime(2024, 1, 1, 9, tzinfo=UTC)
-    a, b = uuid.UUID(int=1), uuid.UUID(int=2)
-    s = [uuid.UUID(int=100 + i) for i in range(5)]
 
     def h(n: float) -> datetime:
         return t + timedelta(hours=n)
 
-    spans = [
-        (a, s[0], h(0), h(4)),  # a long one overlapping the next two
-        (a, s[1], h(1), h(2)),
-        (a, s[2], h(3), h(5)),
-        (a, s[3], h(5), h(6)),  # touches s[2]: no overlap
-        (b, s[4], h(0), h(9)),  # another observer: never compared with a's
-    ]
-    got = overlapping_pairs(reversed(spans))
-    assert got == [(a, s[0], s[1], 3600.0), (a, s[0], s[2], 3600.0)]
-    assert overlapping_pairs([]) == []
+    with data(engine, world) as d:
+        m = d.meeting("A", "executive")
+        fw, fw2 = world.fw.user_id, world.fw2.user_id
+        long = d.session(m, fw, h(0), h(4))  # overlaps the next two
+        inner = d.session(m, fw, h(1), h(2))
+        late = d.session(m, fw, h(3), h(5))
+        d.session(m, fw, h(5), h(6))  # touches `late`: no overlap
+        twin = d.session(m, fw, h(3), h(3.5))  # same start as `late`
+        d.session(m, fw2, h(0), h(9))  # another observer: never compared with fw's
+    found = quality(client, world)["overlapping_sessions"]
+    pairs = {
+        (i["first"]["session_id"], i["second"]["session_id"]): i["overlap_minutes"]
+        for i in found["items"]
+    }
+    first, second = sorted([late, twin], key=str)  # equal starts: the smaller id first
+    assert pairs == {
+        (str(long), str(inner)): 60.0,
+        (str(long), str(late)): 60.0,
+        (str(long), str(twin)): 30.0,
+        (str(first), str(second)): 30.0,
+    }
+    assert found["count"] == 4
+    # Largest overlap first.
+    assert [i["overlap_minutes"] for i in found["items"]] == [60.0, 60.0, 30.0, 30.0]
 
 
 def test_device_checks(client: TestClient, engine: Engine, world: World) -> None:

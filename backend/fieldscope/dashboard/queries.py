@@ -23,6 +23,7 @@ from fieldscope.observations.models import ObservationSession as S
 from fieldscope.participants.models import Consent, Participant
 from fieldscope.studies.models import Site
 from fieldscope.sync.models import AppliedMutation, SyncClient, SyncConflict
+from fieldscope.totals.models import MeetingCoverage
 
 
 @dataclass(frozen=True)
@@ -84,20 +85,31 @@ def count_excluded(session: Session, scope: Scope) -> int:
 
 
 def session_conditions(scope: Scope) -> list[ColumnElement[bool]]:
-    """Live sessions of live meetings of live sites, within the scope's filters."""
-    live_site_ids = select(col(Site.id)).where(
-        col(Site.study_id) == scope.study_id, col(Site.deleted_at).is_(None)
+    """Live sessions of live meetings of live sites, within the scope's filters.
+
+    Meetings are tested with IN / NOT IN subqueries rather than a join: deleted meetings
+    are few, and a set probe per session is much cheaper than a row lookup on SQLite."""
+    sid = scope.study_id
+    live_sites = select(col(Site.id)).where(
+        col(Site.study_id) == sid, col(Site.deleted_at).is_(None)
+    )
+    dead_meetings = select(col(Meeting.id)).where(
+        col(Meeting.study_id) == sid,
+        or_(col(Meeting.deleted_at).is_not(None), col(Meeting.site_id).not_in(live_sites)),
     )
     conds: list[ColumnElement[bool]] = [
-        col(S.study_id) == scope.study_id,
+        col(S.study_id) == sid,
         col(S.deleted_at).is_(None),
-        col(Meeting.deleted_at).is_(None),
-        col(Meeting.site_id).in_(live_site_ids),
+        col(S.meeting_id).not_in(dead_meetings),
     ]
-    if scope.site_id:
-        conds.append(col(S.site_id) == scope.site_id)
-    if scope.level:
-        conds.append(col(Meeting.level) == scope.level)
+    if scope.site_id or scope.level:
+        # The meeting's site and level decide, as in the totals.
+        chosen = select(col(Meeting.id)).where(col(Meeting.study_id) == sid)
+        if scope.site_id:
+            chosen = chosen.where(col(Meeting.site_id) == scope.site_id)
+        if scope.level:
+            chosen = chosen.where(col(Meeting.level) == scope.level)
+        conds.append(col(S.meeting_id).in_(chosen))
     if scope.meeting_id:
         conds.append(col(S.meeting_id) == scope.meeting_id)
     if scope.date_from:
@@ -108,11 +120,7 @@ def session_conditions(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def sessions_in_scope(scope: Scope) -> Select[uuid.UUID]:
-    return (
-        select(col(S.id))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
-        .where(*session_conditions(scope))
-    )
+    return select(col(S.id)).where(*session_conditions(scope))
 
 
 def _tag_conditions(scope: Scope) -> list[ColumnElement[bool]]:
@@ -149,7 +157,7 @@ def contribution_counts(session: Session, scope: Scope, by: str) -> list[tuple[A
             .subquery()
         )
         key = {
-            "site": col(S.site_id),
+            "site": col(Meeting.site_id),
             "level": col(Meeting.level),
             "stage": col(Meeting.stage_of_change),
         }[by]
@@ -170,7 +178,6 @@ def contribution_counts(session: Session, scope: Scope, by: str) -> list[tuple[A
 def co_observed_meetings(session: Session, scope: Scope) -> int:
     per_meeting = (
         select(col(S.meeting_id))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
         .where(*session_conditions(scope))
         .group_by(col(S.meeting_id))
         .having(func.count(distinct(col(S.observer_id))) > 1)
@@ -273,23 +280,46 @@ def _ended_live_sessions(study_id: uuid.UUID) -> list[ColumnElement[bool]]:
     ]
 
 
-def meeting_firsts(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
-    """Per meeting with an ended session: (meeting_id, site_id, first start, ended sessions,
-    sum of stored durations, sessions without a stored duration)."""
+def _monday(session: Session, moment: Any) -> ColumnElement[Any]:
+    """The Monday (UTC) of the ISO week of `moment`, as a date."""
+    if session.get_bind().dialect.name == "sqlite":
+        # Forward to the next Sunday (or stay on one), then back six days.
+        return func.date(moment, "weekday 0", "-6 days")
+    return func.date(func.date_trunc("week", func.timezone("UTC", moment)))
+
+
+def meetings_per_week(
+    session: Session, study_id: uuid.UUID
+) -> list[tuple[uuid.UUID, date, int, float]]:
+    """(site_id, Monday, meetings, observed seconds): each meeting with an ended session
+    in the week its first ended session started; its seconds are the totals' coverage."""
+    first = (
+        select(col(S.meeting_id).label("mid"), func.min(col(S.started_at)).label("first"))
+        .where(
+            col(S.study_id) == study_id,
+            col(S.deleted_at).is_(None),
+            col(S.ended_at).is_not(None),
+        )
+        .group_by(col(S.meeting_id))
+        .subquery()
+    )
+    monday = _monday(session, first.c.first)
     stmt = (
         select(
-            col(S.meeting_id),
-            col(Meeting.site_id),
-            func.min(col(S.started_at)),
+            col(MeetingCoverage.site_id),
+            monday,
             func.count(),
-            func.coalesce(func.sum(col(S.duration_seconds)), 0.0),
-            func.sum(case((col(S.duration_seconds).is_(None), 1), else_=0)),
+            func.sum(col(MeetingCoverage.observed_seconds)),
         )
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
-        .where(*_ended_live_sessions(study_id))
-        .group_by(col(S.meeting_id), col(Meeting.site_id))
+        .join(first, first.c.mid == col(MeetingCoverage.meeting_id))
+        .where(col(MeetingCoverage.study_id) == study_id, col(MeetingCoverage.sessions) > 0)
+        .group_by(col(MeetingCoverage.site_id), monday)
     )
-    return [tuple(r) for r in session.execute(stmt)]
+    out = []
+    for site_id, day, meetings, seconds in session.execute(stmt):
+        day = date.fromisoformat(day) if isinstance(day, str) else day
+        out.append((site_id, day, int(meetings), float(seconds or 0)))
+    return out
 
 
 def fieldworker_rows(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
@@ -300,7 +330,6 @@ def fieldworker_rows(session: Session, study_id: uuid.UUID) -> list[tuple[Any, .
             col(S.meeting_id).label("mid"),
             func.count(distinct(col(S.observer_id))).label("observers"),
         )
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
         .where(*_ended_live_sessions(study_id))
         .group_by(col(S.meeting_id))
         .subquery()
@@ -319,7 +348,6 @@ def fieldworker_rows(session: Session, study_id: uuid.UUID) -> list[tuple[Any, .
             func.min(col(S.started_at)),
             func.max(col(S.started_at)),
         )
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
         .join(User, col(User.id) == col(S.observer_id))
         .outerjoin(observers, observers.c.mid == col(S.meeting_id))
         .where(*session_conditions(Scope(study_id)))
@@ -331,10 +359,8 @@ def fieldworker_rows(session: Session, study_id: uuid.UUID) -> list[tuple[Any, .
 
 def unknown_duration_sessions(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
     """(observer_id, started_at, ended_at, pauses) of ended sessions without a duration."""
-    stmt = (
-        select(col(S.observer_id), col(S.started_at), col(S.ended_at), col(S.pauses))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
-        .where(*_ended_live_sessions(study_id), col(S.duration_seconds).is_(None))
+    stmt = select(col(S.observer_id), col(S.started_at), col(S.ended_at), col(S.pauses)).where(
+        *_ended_live_sessions(study_id), col(S.duration_seconds).is_(None)
     )
     return [tuple(r) for r in session.execute(stmt)]
 
@@ -393,12 +419,58 @@ def long_sessions(
     return _counted(session, stmt, limit)
 
 
-def ended_spans(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
-    """(observer_id, session_id, started_at, ended_at) of ended sessions, by observer."""
-    stmt = (
-        select(col(S.observer_id), col(S.id), col(S.started_at), col(S.ended_at))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
+def overlapping_sessions(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:
+    """(observer_id, first id, first end, second id, second start, second end) for every two
+    ended sessions of one observer that overlap (touching end to start does not).
+
+    In SQL, so 25,000 sessions never come back to Python: a window over each observer's
+    sessions in start order flags the ones starting before an earlier one ended; only
+    those are then paired with the earlier sessions they overlap."""
+    live = (
+        select(
+            col(S.id).label("id"),
+            col(S.observer_id).label("observer_id"),
+            col(S.started_at).label("started_at"),
+            col(S.ended_at).label("ended_at"),
+        )
         .where(*_ended_live_sessions(study_id))
+        .cte("live")
+    )
+    reach = (
+        func.max(live.c.ended_at)
+        .over(
+            partition_by=live.c.observer_id,
+            order_by=(live.c.started_at, live.c.id),
+            rows=(None, -1),
+        )
+        .label("reach")
+    )
+    windowed = select(live, reach).subquery("windowed")
+    late = (
+        select(windowed)
+        .where(
+            windowed.c.reach > windowed.c.started_at, windowed.c.ended_at > windowed.c.started_at
+        )
+        .subquery("late")
+    )
+    early = live.alias("early")
+    stmt = select(
+        late.c.observer_id,
+        early.c.id,
+        early.c.ended_at,
+        late.c.id,
+        late.c.started_at,
+        late.c.ended_at,
+    ).join(
+        early,
+        and_(
+            early.c.observer_id == late.c.observer_id,
+            or_(
+                early.c.started_at < late.c.started_at,
+                and_(early.c.started_at == late.c.started_at, early.c.id < late.c.id),
+            ),
+            early.c.ended_at > late.c.started_at,
+        ),
     )
     return [tuple(r) for r in session.execute(stmt)]
 
@@ -516,7 +588,6 @@ def co_observed_meeting_rows(session: Session, scope: Scope) -> list[tuple[Any, 
     live sessions of two or more observers."""
     ids = (
         select(col(S.meeting_id))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
         .where(*session_conditions(scope))
         .group_by(col(S.meeting_id))
         .having(func.count(distinct(col(S.observer_id))) > 1)
@@ -544,7 +615,6 @@ def meeting_observers(
         return out
     stmt = (
         select(col(S.meeting_id), col(S.observer_id))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
         .where(*session_conditions(scope), col(S.meeting_id).in_(meeting_ids))
         .distinct()
     )
@@ -577,7 +647,6 @@ def agreement_tags(
             col(I.offset_seconds),
         )
         .join_from(I, S, col(S.id) == col(I.session_id))
-        .join(Meeting, col(Meeting.id) == col(S.meeting_id))
         .where(and_(*conds))
     )
     return [tuple(r) for r in session.execute(stmt)]

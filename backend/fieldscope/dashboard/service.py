@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from fieldscope.common.models import utcnow
 from fieldscope.dashboard import cache, queries
@@ -53,11 +51,9 @@ from fieldscope.dashboard.schemas import (
 )
 from fieldscope.errors import invalid, not_found
 from fieldscope.meetings.models import Meeting, StageOfChange
-from fieldscope.observations.models import ObservationSession as S
 from fieldscope.participants.models import Level
 from fieldscope.studies.models import Site, Study
 from fieldscope.totals.coverage import observed_intervals, union_seconds
-from fieldscope.totals.models import MeetingCoverage
 from fieldscope.totals.service import study_totals
 
 UNASSIGNED = "unassigned"  # participants without a level
@@ -105,53 +101,29 @@ def _filters(scope: Scope) -> Filters:
 # --- progress ------------------------------------------------------------------------
 
 
-def _iso_week(moment: datetime) -> tuple[str, date]:
-    year, week, weekday = moment.isocalendar()
-    return f"{year}-W{week:02d}", moment.date() - timedelta(days=weekday - 1)
-
-
 def _weeks(session: Session, study_id: uuid.UUID, sites: dict[uuid.UUID, str]) -> list[WeekPoint]:
     """Each meeting's observed time (the totals' coverage) in the ISO week (UTC) in which its
     first ended session started."""
-    first = (
-        select(col(S.meeting_id).label("mid"), func.min(col(S.started_at)).label("first"))
-        .where(
-            col(S.study_id) == study_id, col(S.deleted_at).is_(None), col(S.ended_at).is_not(None)
-        )
-        .group_by(col(S.meeting_id))
-        .subquery()
-    )
-    stmt = (
-        select(col(MeetingCoverage.site_id), col(MeetingCoverage.observed_seconds), first.c.first)
-        .join(first, first.c.mid == col(MeetingCoverage.meeting_id))
-        .where(col(MeetingCoverage.study_id) == study_id, col(MeetingCoverage.sessions) > 0)
-    )
-    cells: dict[tuple[str, date], dict[uuid.UUID, list[float]]] = defaultdict(dict)
-    for site_id, seconds, started in session.execute(stmt):
-        if site_id not in sites:
-            continue
-        cell = cells[_iso_week(started)].setdefault(site_id, [0, 0.0])
-        cell[0] += 1
-        cell[1] += float(seconds)
-    out = []
-    for (week, monday), by_site in sorted(cells.items(), key=lambda kv: kv[0][1]):
-        site_points = sorted(
-            (
+    cells: dict[date, list[WeekSite]] = defaultdict(list)
+    for site_id, monday, meetings, seconds in queries.meetings_per_week(session, study_id):
+        if site_id in sites:
+            cells[monday].append(
                 WeekSite(
-                    site_id=sid,
-                    code=sites[sid],
-                    meetings=int(v[0]),
-                    hours=_hours(v[1]),
-                    seconds=v[1],
+                    site_id=site_id,
+                    code=sites[site_id],
+                    meetings=meetings,
+                    hours=_hours(seconds),
+                    seconds=seconds,
                 )
-                for sid, v in by_site.items()
-            ),
-            key=lambda p: p.code,
-        )
+            )
+    out = []
+    for monday in sorted(cells):
+        site_points = sorted(cells[monday], key=lambda p: p.code)
+        year, week, _ = monday.isocalendar()
         seconds = sum(p.seconds for p in site_points)
         out.append(
             WeekPoint(
-                week=week,
+                week=f"{year}-W{week:02d}",
                 starts_on=monday,
                 meetings=sum(p.meetings for p in site_points),
                 hours=_hours(seconds),
@@ -352,27 +324,6 @@ def _session_issue(r: tuple[Any, ...]) -> SessionIssue:
     )
 
 
-def overlapping_pairs(
-    spans: Iterable[tuple[uuid.UUID, uuid.UUID, datetime, datetime]],
-) -> list[tuple[uuid.UUID, uuid.UUID, uuid.UUID, float]]:
-    """(observer, first session, second session, overlap seconds) for every two sessions of
-    one observer whose [start, end) intervals overlap; touching end to start is fine."""
-    by_observer: dict[uuid.UUID, list[tuple[datetime, datetime, uuid.UUID]]] = defaultdict(list)
-    for observer, sid, start, end in spans:
-        by_observer[observer].append((start, end, sid))
-    out = []
-    for observer in sorted(by_observer, key=str):
-        active: list[tuple[datetime, datetime, uuid.UUID]] = []
-        for start, end, sid in sorted(by_observer[observer], key=lambda s: (s[0], s[1], str(s[2]))):
-            active = [a for a in active if a[1] > start]
-            for a_start, a_end, a_sid in active:
-                overlap = (min(a_end, end) - max(a_start, start)).total_seconds()
-                if overlap > 0:
-                    out.append((observer, a_sid, sid, overlap))
-            active.append((start, end, sid))
-    return out
-
-
 def data_quality(session: Session, study_id: uuid.UUID, params: QualityParams) -> DataQuality:
     require_study(session, study_id)
     now = utcnow()
@@ -381,7 +332,12 @@ def data_quality(session: Session, study_id: uuid.UUID, params: QualityParams) -
         session, study_id, now - timedelta(hours=params.open_hours), limit
     )
     long_n, long_rows = queries.long_sessions(session, study_id, params.max_hours * 3600, limit)
-    pairs = overlapping_pairs(queries.ended_spans(session, study_id))
+    pairs = [
+        (observer, first, second, (min(first_end, second_end) - second_start).total_seconds())
+        for observer, first, first_end, second, second_start, second_end in (
+            queries.overlapping_sessions(session, study_id)
+        )
+    ]
     pairs.sort(key=lambda p: (-p[3], str(p[1]), str(p[2])))
     shown = pairs[:limit]
     details = queries.session_issue_rows(
