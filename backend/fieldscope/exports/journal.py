@@ -206,7 +206,7 @@ class JournalBuilder:
         self.session = session
         self.scope = scope
         study = session.get(Study, scope.study_id)
-        self.study_name = study.name if study else ""
+        self.study_name = clean(study.name) if study else ""
         self.redact, self.people = redactor_for(
             session, scope.study_id, include_real_names=scope.include_real_names
         )
@@ -228,7 +228,7 @@ class JournalBuilder:
     def observer(self, user_id: uuid.UUID) -> str:
         if user_id not in self._users:
             user = self.session.get(User, user_id)
-            self._users[user_id] = user.display_name if user else "unknown observer"
+            self._users[user_id] = clean(user.display_name) if user else "unknown observer"
         return self._users[user_id]
 
     def label(self, key: str | None) -> str | None:
@@ -263,8 +263,8 @@ class JournalBuilder:
         return Journal(
             session_id=obs.id,
             study_name=self.study_name,
-            site_code=site.code if site else "",
-            site_name=site.name if site else "",
+            site_code=clean(site.code) if site else "",
+            site_name=clean(site.name) if site else "",
             level=meeting.level.value,
             meeting_id=meeting.id,
             meeting_title=self.text(meeting.title),

@@ -109,6 +109,7 @@ def intervention_conditions(scope: ExportScope, *, by_filter: bool) -> list[Colu
     participant filter to interventions too (tidy data) rather than only to sessions."""
     conds = [
         *session_conditions(scope),
+        col(I.study_id) == scope.study_id,  # lets the planner narrow to the study early
         col(I.session_id) == col(S.id),
         col(I.participant_id) == col(P.id),
         col(I.deleted_at).is_(None),

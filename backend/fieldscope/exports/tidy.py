@@ -14,16 +14,17 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import Select, String, Uuid, cast, func, select, type_coerce
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from fieldscope.auth.models import User
 from fieldscope.codebook.models import Code, CodebookVersion
 from fieldscope.common.models import utcnow
+from fieldscope.db import is_sqlite
 from fieldscope.exports import queries
 from fieldscope.exports.journal import redactor_for
 from fieldscope.exports.queries import A, I, M, P, S
@@ -49,18 +50,17 @@ Progress = Callable[[int], None]
 BATCH = 2000  # rows per database fetch and per output chunk
 
 
-def _c(*columns: Any) -> list[Any]:
-    """SQLModel attributes as SQL columns (for mypy and for select())."""
-    return [col(c) for c in columns]
+def _uuid_text(column: Any, sqlite: bool) -> Any:
+    """A UUID column as 8-4-4-4-12 text, formatted by the database (cheaper than a
+    million uuid.UUID objects built only to be printed). SQLite stores 32 hex digits."""
+    if not sqlite:
+        return cast(column, String)
+    h = type_coerce(column, String)
+    parts = [func.substr(h, start, size, type_=String) for start, size in _UUID_PARTS]
+    return parts[0] + "-" + parts[1] + "-" + parts[2] + "-" + parts[3] + "-" + parts[4]
 
 
-def _s(value: Any) -> str | None:
-    """uuid, enum or text to a plain string (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, Enum):
-        return str(value.value)
-    return str(value)
+_UUID_PARTS = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
 
 
 class TidyReader:
@@ -73,10 +73,24 @@ class TidyReader:
             session, scope.study_id, include_real_names=scope.include_real_names
         )
         self.redact: Redactor = redact
+        self.sqlite = is_sqlite(session.get_bind())
         self.site_codes = {
-            s.id: s.code
+            str(s.id): s.code
             for s in session.exec(sm_select(Site).where(Site.study_id == scope.study_id)).all()
         }
+
+    def _cols(self, *attrs: Any) -> list[Any]:
+        """Columns to select, ids and enums read as text: a million uuid.UUID and Enum
+        objects built only to be printed again would be most of an export's time."""
+        out: list[Any] = []
+        for n, attr in enumerate(attrs):
+            column: Any = col(attr)
+            if isinstance(column.type, Uuid):
+                column = _uuid_text(column, self.sqlite).label(f"c{n}")
+            elif isinstance(column.type, SAEnum):
+                column = type_coerce(column, String).label(f"c{n}")
+            out.append(column)
+        return out
 
     def tables(self) -> list[str]:
         return [n for n in RESOURCES if n not in OPTIONAL or self.scope.include_real_names]
@@ -92,14 +106,14 @@ class TidyReader:
 
     def _sites_stmt(self) -> Select[Any]:
         return (
-            select(*_c(Site.code, Site.name, Site.target_hours, Site.target_meetings))
+            select(*self._cols(Site.code, Site.name, Site.target_hours, Site.target_meetings))
             .where(col(Site.study_id) == self.scope.study_id, col(Site.deleted_at).is_(None))
             .order_by(col(Site.code))
         )
 
     def _codebook_stmt(self) -> Select[Any]:
         cv = CodebookVersion
-        columns = _c(
+        columns = self._cols(
             cv.number, Code.key, Code.parent_key, Code.group, Code.label, Code.description,
             Code.colour, Code.sort_order, Code.retired,
         )  # fmt: skip
@@ -116,7 +130,7 @@ class TidyReader:
         )
 
     def _meetings_stmt(self) -> Select[Any]:
-        columns = _c(
+        columns = self._cols(
             M.id, M.site_id, M.level, M.title, M.theme, M.stage_of_change, M.scheduled_start,
             M.location,
         )  # fmt: skip
@@ -127,7 +141,7 @@ class TidyReader:
         )
 
     def _participants_stmt(self) -> Select[Any]:
-        columns = _c(
+        columns = self._cols(
             P.id, P.code, P.site_id, P.level, P.background, P.is_clinical_leader, P.role_title,
             P.pending_review,
         )  # fmt: skip
@@ -139,14 +153,14 @@ class TidyReader:
 
     def _participant_names_stmt(self) -> Select[Any]:
         return (
-            select(*_c(P.id, P.code, P.real_name))
+            select(*self._cols(P.id, P.code, P.real_name))
             .where(*queries.participant_conditions(self.scope))
             .order_by(col(P.code))
         )
 
     def _attendees_stmt(self) -> Select[Any]:
         return (
-            select(*_c(A.meeting_id, A.participant_id, P.code))
+            select(*self._cols(A.meeting_id, A.participant_id, P.code))
             .select_from(A)
             .join(M, col(M.id) == col(A.meeting_id))
             .join(P, col(P.id) == col(A.participant_id))
@@ -155,7 +169,7 @@ class TidyReader:
         )
 
     def _sessions_stmt(self) -> Select[Any]:
-        columns = _c(
+        columns = self._cols(
             S.id, S.meeting_id, M.site_id, M.level, S.observer_id, User.display_name,
             S.started_at, S.ended_at, S.duration_seconds, S.retrospective, S.needs_review,
         )  # fmt: skip
@@ -170,7 +184,7 @@ class TidyReader:
 
     def _interventions_stmt(self) -> Select[Any]:
         cv = CodebookVersion
-        columns = _c(
+        columns = self._cols(
             I.id, I.session_id, M.id, M.site_id, M.level, I.participant_id, P.code, P.level,
             cv.number, I.code_key, I.form_key, I.offset_seconds, I.device_time, I.quote,
             I.note, I.agenda_item, I.code_retired, I.needs_review, I.observer_id,
@@ -196,35 +210,39 @@ class TidyReader:
         if name == "sites":
             return (r[0], r[1], r[2], r[3])
         if name == "codebook":
-            return (r[0], r[1], r[2], _s(r[3]), r[4], r[5] or None, r[6] or None, r[7], r[8])
+            return (r[0], r[1], r[2], r[3], r[4], r[5] or None, r[6] or None, r[7], r[8])
         if name == "meetings":
             return (
-                _s(r[0]), site(r[1]), _s(r[2]), red(r[3]), red(r[4]), _s(r[5]),
-                iso_utc(r[6]), red(r[7]),
+                r[0], site(r[1]), r[2], red(r[3]), red(r[4]), r[5], iso_utc(r[6]),
+                red(r[7]),
             )  # fmt: skip
         if name == "participants":
-            return (_s(r[0]), r[1], site(r[2]), _s(r[3]), _s(r[4]), r[5], red(r[6]), r[7])
+            return (r[0], r[1], site(r[2]), r[3], r[4], r[5], red(r[6]), r[7])
         if name == "participant_names":
-            return (_s(r[0]), r[1], r[2])
+            return (r[0], r[1], r[2])
         if name == "attendees":
-            return (_s(r[0]), _s(r[1]), r[2])
+            return (r[0], r[1], r[2])
         if name == "sessions":
             return (
-                _s(r[0]), _s(r[1]), site(r[2]), _s(r[3]), _s(r[4]), r[5], iso_utc(r[6]),
+                r[0], r[1], site(r[2]), r[3], r[4], r[5], iso_utc(r[6]),
                 iso_utc(r[7]), hours(r[8]), r[9], r[10],
             )  # fmt: skip
         if name == "interventions":
             return (
-                str(r[0]), str(r[1]), str(r[2]), site(r[3]), _s(r[4]), str(r[5]), r[6],
-                _s(r[7]), r[8], r[9], r[10], r[11], iso_utc(r[12]), red(r[13]), red(r[14]),
-                red(r[15]), r[16], r[17], str(r[18]),
+                r[0], r[1], r[2], site(r[3]), r[4], r[5], r[6], r[7], r[8],
+                r[9], r[10], r[11], iso_utc(r[12]), red(r[13]), red(r[14]), red(r[15]),
+                r[16], r[17], r[18],
             )  # fmt: skip
         raise KeyError(name)
 
     def batches(self, name: str) -> Iterator[list[Row]]:
-        result = self.session.execute(self.statement(name), execution_options={"yield_per": BATCH})
+        # Core, not the ORM: rows as plain tuples; yield_per streams (a server-side cursor
+        # on PostgreSQL) so memory holds one batch.
+        connection = self.session.connection()
+        result = connection.execution_options(yield_per=BATCH).execute(self.statement(name))
+        shape = self.shape
         for part in result.partitions():
-            yield [self.shape(name, r) for r in part]
+            yield [shape(name, r) for r in part]
 
     def count(self, name: str) -> int:
         sub = self.statement(name).order_by(None).subquery()
