@@ -1,8 +1,15 @@
 /** The fieldworker's records as the UI uses them, and every action that changes them.
  *  Each action is one `mutate` call: the local change and its outbox entry commit together. */
-import { mutate, uuid7, type Entity, type Fields, type LocalRecord, type Pause, type WritableEntity } from '../sync';
+import { mutate, uuid7, type LocalChange, type Entity, type Fields, type LocalRecord, type Pause, type WritableEntity } from '../sync';
 import { monoIso, monoNow, sessionClock } from '../sync/clock';
-import { db } from './store';
+import { db, engine } from './store';
+
+/** Record a change (with its outbox entry) and ask for a sync soon (throttled; not a Dexie
+ *  hook, which would slow every write). */
+async function save(change: LocalChange): Promise<void> {
+  await mutate(db, change);
+  engine.nudge();
+}
 
 export type Level = 'executive' | 'thematic' | 'project';
 export const LEVELS: Level[] = ['executive', 'thematic', 'project'];
@@ -88,22 +95,22 @@ export const canTag = (p: Participant): boolean => p.consent !== 'declined' && p
 
 export async function createMeeting(fields: Omit<Meeting, 'id'>): Promise<string> {
   const id = uuid7();
-  await mutate(db, { entity: 'meeting', id, fields: { ...fields } });
+  await save({ entity: 'meeting', id, fields: { ...fields } });
   return id;
 }
 
 export async function setAttendance(meetingId: string, participantId: string, present: boolean): Promise<void> {
   const existing = (await children<Attendee>('meeting_attendee', meetingId)).find((a) => a.participant_id === participantId);
   if (present && !existing) {
-    await mutate(db, { entity: 'meeting_attendee', id: uuid7(), fields: { meeting_id: meetingId, participant_id: participantId } });
+    await save({ entity: 'meeting_attendee', id: uuid7(), fields: { meeting_id: meetingId, participant_id: participantId } });
   } else if (!present && existing) {
-    await mutate(db, { entity: 'meeting_attendee', id: existing.id, op: 'delete' });
+    await save({ entity: 'meeting_attendee', id: existing.id, op: 'delete' });
   }
 }
 
 export async function addParticipantStub(fields: Omit<Participant, 'id' | 'consent'>, meetingId: string): Promise<string> {
   const id = uuid7();
-  await mutate(db, { entity: 'participant', id, fields: { ...fields } });
+  await save({ entity: 'participant', id, fields: { ...fields } });
   await setAttendance(meetingId, id, true);
   return id;
 }
@@ -113,7 +120,7 @@ export async function addParticipantStub(fields: Omit<Participant, 'id' | 'conse
 export async function startSession(meetingId: string): Promise<string> {
   const id = uuid7();
   const now = monoIso();
-  await mutate(db, {
+  await save({
     entity: 'observation_session', id,
     fields: { meeting_id: meetingId, started_at: now, ended_at: null, pauses: [], retrospective: false, device_started_at: new Date().toISOString() },
   });
@@ -122,7 +129,7 @@ export async function startSession(meetingId: string): Promise<string> {
 
 export async function pauseSession(s: Session): Promise<void> {
   const prev = s.pauses;
-  await mutate(db, { entity: 'observation_session', id: s.id, fields: { pauses: [...prev, { start: monoIso(), end: null }] } });
+  await save({ entity: 'observation_session', id: s.id, fields: { pauses: [...prev, { start: monoIso(), end: null }] } });
   await rememberUndo(s.id, { label: 'Pause', entity: 'observation_session', id: s.id, restore: { pauses: prev } });
 }
 
@@ -130,14 +137,14 @@ export async function resumeSession(s: Session): Promise<void> {
   const prev = s.pauses;
   const now = monoIso();
   const pauses = prev.map((p) => (p.end ? p : { ...p, end: now }));
-  await mutate(db, { entity: 'observation_session', id: s.id, fields: { pauses } });
+  await save({ entity: 'observation_session', id: s.id, fields: { pauses } });
   await rememberUndo(s.id, { label: 'Resume', entity: 'observation_session', id: s.id, restore: { pauses: prev } });
 }
 
 export async function endSession(s: Session): Promise<void> {
   const now = monoIso();
   const pauses = s.pauses.map((p) => (p.end ? p : { ...p, end: now }));
-  await mutate(db, { entity: 'observation_session', id: s.id, fields: { ended_at: now, pauses } });
+  await save({ entity: 'observation_session', id: s.id, fields: { ended_at: now, pauses } });
   await db.meta.delete(`undo:${s.id}`);
 }
 
@@ -149,16 +156,18 @@ export function offsetNow(s: Session): number {
 export async function tag(s: Session, participantId: string, versionId: string, code: Code): Promise<string> {
   const id = uuid7();
   // One transaction, one commit: the tag, its outbox entry and the undo note.
-  await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
-    await mutate(db, {
-      entity: 'intervention', id,
-      fields: {
-        session_id: s.id, participant_id: participantId, codebook_version_id: versionId, code_key: code.key,
-        form_key: null, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), quote: '', note: '', agenda_item: '',
-      },
-    });
-    await rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null });
-  });
+  await db.transaction('rw', [db.meta, db.records, db.outbox], () =>
+    Promise.all([
+      save({
+        entity: 'intervention', id, isNew: true,
+        fields: {
+          session_id: s.id, participant_id: participantId, codebook_version_id: versionId, code_key: code.key,
+          form_key: null, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), quote: '', note: '', agenda_item: '',
+        },
+      }),
+      rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null }),
+    ]),
+  );
   return id;
 }
 
@@ -169,13 +178,13 @@ export async function refineTag(sessionId: string, i: Intervention, fields: Part
     if ((i as unknown as Fields)[k] !== v) { changed[k] = v; restore[k] = (i as unknown as Fields)[k]; }
   }
   if (!Object.keys(changed).length) return;
-  await mutate(db, { entity: 'intervention', id: i.id, fields: changed });
+  await save({ entity: 'intervention', id: i.id, fields: changed });
   await rememberUndo(sessionId, { label: 'Edit tag', entity: 'intervention', id: i.id, restore });
 }
 
 export async function addNote(s: Session, kind: NoteKind, text: string): Promise<void> {
   const id = uuid7();
-  await mutate(db, {
+  await save({
     entity: 'field_note', id,
     fields: { session_id: s.id, kind, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), text },
   });
@@ -184,9 +193,9 @@ export async function addNote(s: Session, kind: NoteKind, text: string): Promise
 
 export async function saveJournal(sessionId: string, existing: Journal | undefined, text: string): Promise<void> {
   if (existing) {
-    if (existing.text !== text) await mutate(db, { entity: 'journal_entry', id: existing.id, fields: { text } });
+    if (existing.text !== text) await save({ entity: 'journal_entry', id: existing.id, fields: { text } });
   } else {
-    await mutate(db, { entity: 'journal_entry', id: uuid7(), fields: { session_id: sessionId, text } });
+    await save({ entity: 'journal_entry', id: uuid7(), fields: { session_id: sessionId, text } });
   }
 }
 
@@ -202,8 +211,8 @@ async function rememberUndo(sessionId: string, u: Undo): Promise<void> {
 export async function undoLast(sessionId: string): Promise<string | null> {
   const u = (await db.meta.get(`undo:${sessionId}`))?.value as Undo | undefined;
   if (!u) return null;
-  if (u.restore === null) await mutate(db, { entity: u.entity, id: u.id, op: 'delete' });
-  else await mutate(db, { entity: u.entity, id: u.id, fields: u.restore });
+  if (u.restore === null) await save({ entity: u.entity, id: u.id, op: 'delete' });
+  else await save({ entity: u.entity, id: u.id, fields: u.restore });
   await db.meta.delete(`undo:${sessionId}`);
   return u.label;
 }

@@ -18,8 +18,6 @@ export async function getAuth(): Promise<Auth | null> {
 export const engine = new SyncEngine(db, {
   getToken: async () => (await getAuth())?.token ?? null,
 });
-// Any local write (this tab's) schedules a sync soon; the outbox itself is the source of truth.
-db.outbox.hook('creating', () => { queueMicrotask(() => engine.nudge()); });
 
 /** Subscribe to an IndexedDB query; re-runs when the data changes in this or another tab. */
 export function useLive<T>(query: () => Promise<T>, deps: unknown[], initial: T): T {

@@ -26,18 +26,23 @@ export interface LocalChange {
   /** For a create: the whole record. For an edit: only the fields the user changed. */
   fields?: Fields;
   deviceTime?: string;
+  /** The id was just made on this device (a create): skip looking for an existing row. */
+  isNew?: boolean;
 }
 
 /** Record one change locally and queue it, atomically. Returns the queued entry. */
 export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<OutboxEntry> {
   const op = change.op ?? 'upsert';
   return db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
-    // Few, pipelined requests: this runs on every tap (budget: commit within 16 ms).
-    const [clientRow, seqRow] = await db.meta.bulkGet(['client_id', 'next_seq']);
+    // Few, pipelined requests: this runs on every tap (budget: commit within 16 ms). The seq
+    // is read inside the transaction (other tabs write too); the record lookup rides along.
+    const [[clientRow, seqRow], existing] = await Promise.all([
+      db.meta.bulkGet(['client_id', 'next_seq']),
+      change.isNew ? undefined : db.records.get([change.entity, change.id]),
+    ]);
     const clientId = clientRow?.value;
     if (typeof clientId !== 'string') throw new Error('client_id missing: call ensureClientId first');
     const seq = (seqRow?.value as number | undefined) ?? 1;
-    const existing = await db.records.get([change.entity, change.id]);
     // A record with no local row has no unconfirmed entries (every pending entry keeps a row).
     const earlier = existing ? await entriesFor(db, change.entity, change.id) : [];
     const entry: OutboxEntry = {
@@ -61,9 +66,11 @@ export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<Out
     await Promise.all([
       db.outbox.add(entry),
       db.meta.put({ key: 'next_seq', value: seq + 1 }),
-      data
-        ? db.records.put({ entity: change.entity, id: change.id, parent: parentOf(change.entity, data), server, data, gone: data['deleted_at'] ? 1 : 0 })
-        : db.records.delete([change.entity, change.id]),
+      !data
+        ? db.records.delete([change.entity, change.id])
+        : (change.isNew ? db.records.add.bind(db.records) : db.records.put.bind(db.records))(
+            { entity: change.entity, id: change.id, parent: parentOf(change.entity, data), server, data, gone: data['deleted_at'] ? 1 : 0 },
+          ),
     ]);
     return entry;
   });

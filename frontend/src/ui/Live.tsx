@@ -12,7 +12,7 @@ import { formatDuration, sessionClock } from '../sync/clock';
 const TIMELINE = 40;
 
 declare global {
-  interface Window { __fieldscopeTapMs?: number[] }
+  interface Window { __fieldscopeTapMs?: number[]; __fieldscopeTapPhases?: { wait: number; write: number }[] }
 }
 
 function Clock({ session }: { session: Session }) {
@@ -68,9 +68,12 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
 
   const doTag = async (code: Code, startedAt: number): Promise<void> => {
     if (!session || !book || !selected || ended) return;
+    const handled = performance.now();
     await tag(session, selected.id, book.version.id, code);
-    const ms = performance.now() - startedAt;
-    (window.__fieldscopeTapMs ??= []).push(ms);
+    const done = performance.now();
+    // Tap -> commit, and its two parts (waiting for the main thread; the write), for the bench.
+    (window.__fieldscopeTapMs ??= []).push(done - startedAt);
+    (window.__fieldscopeTapPhases ??= []).push({ wait: handled - startedAt, write: done - handled });
     setFlash(`Saved: ${selected.code} · ${code.label}`);
   };
 
