@@ -13,10 +13,14 @@ import frictionless
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from fieldscope.changes import set_actor
+from fieldscope.common.models import utcnow
+from fieldscope.db import transaction
 from fieldscope.exports.queries import read_snapshot
 from fieldscope.exports.service import ExportFilters
 from fieldscope.exports.tidy import iter_interventions_csv
 from fieldscope.exports.tidy_schemas import COLUMNS, RESOURCES, datapackage_template, dumps
+from fieldscope.observations.models import Intervention, ObservationSession
 from tests.exports.conftest import EMOJI_QUOTE, REAL_NAME, ZWJ_QUOTE, ExportData
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -200,3 +204,31 @@ def test_iter_interventions_csv_streams_in_chunks(engine: Engine, data: ExportDa
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 5
     assert {r["participant_code"] for r in rows} == {"A-EX-01", "A-TH-02", "B-EX-01"}
+
+
+def test_soft_deleted_and_unended_records(
+    engine: Engine, client: TestClient, data: ExportData
+) -> None:
+    with transaction(engine) as s:
+        set_actor(s, data.world.pi.user_id, via="api")
+        gone = s.get(Intervention, data.interventions["a3"])
+        obs_b = s.get(ObservationSession, data.session_b)
+        running = s.get(ObservationSession, data.session_a2)
+        assert gone is not None and obs_b is not None and running is not None
+        gone.deleted_at = utcnow()
+        obs_b.deleted_at = utcnow()
+        running.ended_at, running.duration_seconds = None, None
+        s.add_all([gone, obs_b, running])
+    headers = data.world.analyst.headers
+    doc = client.get(data.url("/json"), headers=headers).json()["tables"]
+    ids = {r["intervention_id"] for r in doc["interventions"]}
+    assert ids == {str(data.interventions[k]) for k in ("a1", "a2", "a2_1")}
+    sessions = {r["session_id"]: r for r in doc["sessions"]}
+    assert set(sessions) == {str(data.session_a), str(data.session_a2)}
+    assert sessions[str(data.session_a2)]["ended_at"] is None
+    assert sessions[str(data.session_a2)]["duration_hours"] is None
+    # The meeting of the deleted session stays: it is a planned meeting in the filter.
+    assert str(data.meeting_b) in {r["meeting_id"] for r in doc["meetings"]}
+    assert client.get(data.url(f"/journals/{data.session_b}"), headers=headers).status_code == 404
+    text = client.get(data.url(f"/journals/{data.session_a2}"), headers=headers).text
+    assert "| Duration | not ended |" in text and "10:01\u2013not ended" in text

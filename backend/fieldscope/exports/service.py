@@ -19,6 +19,7 @@ from fieldscope.audit.models import AuditEvent
 from fieldscope.auth.models import Role, User
 from fieldscope.auth.service import require_role
 from fieldscope.errors import AppError, forbidden, invalid, not_found
+from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import ObservationSession
 from fieldscope.participants.models import Consent, Level, Participant
 from fieldscope.studies.models import Site, Study
@@ -103,7 +104,10 @@ def check_session_access(
     session: Session, study_id: uuid.UUID, session_id: uuid.UUID, observer_id: uuid.UUID | None
 ) -> ObservationSession:
     obs = session.get(ObservationSession, session_id)
+    meeting = session.get(Meeting, obs.meeting_id) if obs else None
     if obs is None or obs.study_id != study_id or obs.deleted_at is not None:
+        raise not_found("Observation session")
+    if meeting is None or meeting.deleted_at is not None:
         raise not_found("Observation session")
     if observer_id is not None and obs.observer_id != observer_id:
         raise forbidden("Fieldworkers can export only the field journals of their own sessions.")
