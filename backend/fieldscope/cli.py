@@ -100,6 +100,21 @@ def db_rebuild_totals() -> None:
     typer.echo(f"recomputed the coverage of {n} meetings")
 
 
+@db_app.command("new-epoch")
+def db_new_epoch() -> None:
+    """Start a new sync epoch: run this after restoring a backup.
+
+    Every device then discards its pulled copies (never its unsent changes) and pulls
+    again, and may continue its sequence past what the restored database holds.
+    """
+    from fieldscope.db import transaction
+    from fieldscope.sync.state import new_epoch
+
+    with _clean_errors(), transaction(_ready_engine()) as s:
+        epoch = new_epoch(s)
+    typer.echo(f"new sync epoch {epoch}: every device will pull everything again")
+
+
 def _public_base(host: str, port: int) -> str:
     from fieldscope.settings import Settings
 
