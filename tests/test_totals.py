@@ -24,7 +24,7 @@ from fieldscope.observations.models import ObservationSession
 from fieldscope.participants.models import Background, Participant
 from fieldscope.studies.models import Site
 from fieldscope.totals.coverage import observed_intervals, rebuild, refresh, union_seconds
-from fieldscope.totals.models import MeetingCoverage
+from fieldscope.totals.models import MeetingCoverage, SiteLevelCoverage
 from fieldscope.totals.service import study_totals
 from tests.factories import World
 
@@ -260,15 +260,28 @@ def test_empty_study_and_deleted_site(engine: Engine, world: World) -> None:
 # --- the derived per-meeting coverage stays in step with every write --------------------
 
 
-def _coverage(engine: Engine) -> list[tuple[Any, ...]]:
+Coverage = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+
+
+def _coverage(engine: Engine) -> Coverage:
+    """Both derived tables; cells left at zero (a meeting moved away) are not compared."""
     with engine.connect() as conn:
-        rows = conn.execute(select(MeetingCoverage).order_by(col(MeetingCoverage.meeting_id))).all()
-    return [tuple(r) for r in rows]
+        meetings = conn.execute(select(MeetingCoverage).order_by(col(MeetingCoverage.meeting_id)))
+        cells = conn.execute(
+            select(SiteLevelCoverage).order_by(
+                col(SiteLevelCoverage.site_id), col(SiteLevelCoverage.level)
+            )
+        )
+        return (
+            [tuple(r) for r in meetings],
+            [tuple(r) for r in cells if r.meetings or r.open_sessions],
+        )
 
 
-def _rebuilt(engine: Engine) -> list[tuple[Any, ...]]:
+def _rebuilt(engine: Engine) -> Coverage:
     with engine.begin() as conn:
         conn.execute(delete(MeetingCoverage))
+        conn.execute(delete(SiteLevelCoverage))
         rebuild(conn)
     return _coverage(engine)
 
@@ -307,21 +320,28 @@ def test_coverage_follows_every_kind_of_write(engine: Engine, world: World) -> N
                 col(ObservationSession.deleted_at).is_(None)
             )
         ).all()
-    assert {r[0] for r in after} == live & set(observed) != set()
+    assert {r[0] for r in after[0]} == live & set(observed) != set()
+    assert after[1]
 
 
 @pytest.mark.postgres_only
-def test_concurrent_co_observers_both_count(engine: Engine, world: World) -> None:
-    """Two transactions add sessions to one meeting at once. ORM writers already queue on
-    the change-cursor row, so this drives `refresh` on raw connections: the second must
-    wait on the meeting lock and recompute with the first's session, losing no hour."""
+@pytest.mark.parametrize("same_meeting", [True, False], ids=["same-meeting", "same-cell"])
+def test_concurrent_writers_lose_no_hour(engine: Engine, world: World, same_meeting: bool) -> None:
+    """Two transactions add sessions at once, to one meeting or to two meetings of one
+    site x level. ORM writers already queue on the change-cursor row, so this drives
+    `refresh` on raw connections: the second must wait on the first's locks and recompute
+    with its work visible."""
     with transaction(engine) as s:
         set_actor(s, None, via="cli")
-        meeting_id = _meeting(s, world, "A", "project")
+        first_meeting = _meeting(s, world, "A", "project")
+        second_meeting = first_meeting if same_meeting else _meeting(s, world, "A", "project")
+        # An earlier, committed observation: the cell's row exists before the race.
+        earlier = _meeting(s, world, "A", "project")
+        _session(s, world, earlier, "A", world.fw.user_id, 0, 30)
     first_refreshed = threading.Event()
     errors: list[BaseException] = []
 
-    def add(observer: uuid.UUID, start: int, end: int, hold: float) -> None:
+    def add(meeting_id: uuid.UUID, observer: uuid.UUID, start: int, end: int, hold: float) -> None:
         try:
             with engine.begin() as conn:
                 conn.execute(
@@ -344,18 +364,24 @@ def test_concurrent_co_observers_both_count(engine: Engine, world: World) -> Non
             errors.append(exc)
             first_refreshed.set()
 
-    one = threading.Thread(target=add, args=(world.fw.user_id, 0, 60, 0.5))
+    one = threading.Thread(target=add, args=(first_meeting, world.fw.user_id, 0, 60, 0.5))
     one.start()
     first_refreshed.wait(5)
-    two = threading.Thread(target=add, args=(world.fw2.user_id, 30, 120, 0))
+    two = threading.Thread(target=add, args=(second_meeting, world.fw2.user_id, 30, 120, 0))
     two.start()
     one.join(10)
     two.join(10)
     assert not errors, errors
     with transaction(engine, write=False) as s:
         site = study_totals(s, world.study_id).sites[0]
-    assert site.sessions == 2 and site.co_observed_meetings == 1
-    assert site.seconds == 120 * 60 and site.observer_seconds == (60 + 90) * 60
+    assert site.sessions == 3 and site.observer_seconds == (30 + 60 + 90) * 60
+    if same_meeting:
+        assert site.meetings == 2 and site.co_observed_meetings == 1
+        assert site.seconds == (30 + 120) * 60
+    else:
+        assert site.meetings == 3 and site.co_observed_meetings == 0
+        assert site.seconds == (30 + 60 + 90) * 60
+    assert _coverage(engine) == _rebuilt(engine)
 
 
 # --- the union against a brute-force minute grid ----------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:55:13.711799
+Create Date: 2026-11-22 03:09:50.535485
 """
 
 from collections.abc import Sequence
@@ -313,6 +313,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_participants_site_id'), ['site_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_participants_study_id'), ['study_id'], unique=False)
 
+    op.create_table('site_level_coverage',
+    sa.Column('site_id', sa.Uuid(), nullable=False),
+    sa.Column('level', sa.Enum('executive', 'thematic', 'project', name='level', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('study_id', sa.Uuid(), nullable=False),
+    sa.Column('meetings', sa.Integer(), nullable=False),
+    sa.Column('sessions', sa.Integer(), nullable=False),
+    sa.Column('co_observed_meetings', sa.Integer(), nullable=False),
+    sa.Column('open_sessions', sa.Integer(), nullable=False),
+    sa.Column('observed_seconds', sa.Float(), nullable=False),
+    sa.Column('observer_seconds', sa.Float(), nullable=False),
+    sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_site_level_coverage_site_id_sites'), initially='DEFERRED', deferrable=True),
+    sa.ForeignKeyConstraint(['study_id'], ['studies.id'], name=op.f('fk_site_level_coverage_study_id_studies'), initially='DEFERRED', deferrable=True),
+    sa.PrimaryKeyConstraint('site_id', 'level', name=op.f('pk_site_level_coverage'))
+    )
+    with op.batch_alter_table('site_level_coverage', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_site_level_coverage_study_id'), ['study_id'], unique=False)
+
     op.create_table('meeting_attendees',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -522,6 +539,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_meeting_attendees_meeting_id'))
 
     op.drop_table('meeting_attendees')
+    with op.batch_alter_table('site_level_coverage', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_site_level_coverage_study_id'))
+
+    op.drop_table('site_level_coverage')
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participants_study_id'))
         batch_op.drop_index(batch_op.f('ix_participants_site_id'))

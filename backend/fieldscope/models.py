@@ -24,7 +24,7 @@ from fieldscope.sync.models import (
     SyncClient,
     SyncConflict,
 )
-from fieldscope.totals.models import MeetingCoverage
+from fieldscope.totals.models import MeetingCoverage, SiteLevelCoverage
 
 __all__ = [
     "AppliedMutation",
@@ -53,6 +53,7 @@ __all__ = [
     "ServerState",
     "SetupToken",
     "Site",
+    "SiteLevelCoverage",
     "StageOfChange",
     "Study",
     "SyncClient",

@@ -4,15 +4,17 @@ Why derived: at national scale (20,000 meetings, 25,000 sessions) aggregating th
 sessions and computing interval unions on every request costs hundreds of milliseconds;
 the totals must come back in tens. So each meeting's observed time (the union of its
 sessions' observed intervals) is computed when the meeting or one of its sessions is
-written, in the same transaction, by an `after_flush` hook. The write path pays a couple
-of small queries per touched meeting; the totals read one narrow row per meeting.
+written, in the same transaction, by an `after_flush` hook (`meeting_coverage`), and the
+site x level cells it belongs to are re-summed from those rows (`site_level_coverage`). The
+write path pays a few small queries per touched meeting; the totals read at most
+sites x 3 rows. Cells are re-summed, never incremented, so they cannot drift.
 
 Concurrency: on PostgreSQL the hook locks the meeting rows (FOR NO KEY UPDATE, which does
-not block foreign-key checks) before reading their sessions, so two fieldworkers syncing
-sessions of the same meeting at once queue, and the second recomputes with the first's
-session visible (READ COMMITTED takes a fresh snapshot per statement). Today ORM writers
-also queue on the change-cursor row; the meeting lock keeps coverage right without relying
-on that. SQLite serialises writers anyway (BEGIN IMMEDIATE).
+not block foreign-key checks) before reading their sessions, and the cell rows before
+re-summing them, so two fieldworkers syncing sessions of the same meeting at once queue,
+and the second recomputes with the first's work visible (READ COMMITTED takes a fresh
+snapshot per statement). Today ORM writers also queue on the change-cursor row; these
+locks keep coverage right without relying on that. SQLite serialises writers anyway.
 
 Writes that bypass the ORM flush (Core bulk inserts in benchmark loaders, hand-made SQL)
 must call `rebuild()` afterwards (`fieldscope db rebuild-totals`).
@@ -27,7 +29,9 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy import case, delete, event, func, insert, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
@@ -35,7 +39,7 @@ from sqlmodel import col
 
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import ObservationSession
-from fieldscope.totals.models import MeetingCoverage
+from fieldscope.totals.models import MeetingCoverage, SiteLevelCoverage
 
 Interval = tuple[float, float]
 _CHUNK = 500
@@ -121,9 +125,13 @@ def meeting_figures(sessions: list[Any]) -> dict[str, Any]:
     }
 
 
+Cell = tuple[uuid.UUID, str]  # (site_id, level)
+
+
 def refresh(conn: Connection, meeting_ids: Iterable[uuid.UUID]) -> None:
-    """Recompute the coverage rows of these meetings from the database."""
+    """Recompute the coverage rows of these meetings, then of their site x level cells."""
     ids = sorted(set(meeting_ids))
+    cells: dict[Cell, uuid.UUID] = {}  # -> study_id
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         meetings = conn.execute(
@@ -152,6 +160,15 @@ def refresh(conn: Connection, meeting_ids: Iterable[uuid.UUID]) -> None:
             )
         ):
             by_meeting[row.meeting_id].append(row)
+        # The cells these meetings leave (a meeting moved, deleted, lost its sessions)...
+        for site_id, level, study_id in conn.execute(
+            select(
+                col(MeetingCoverage.site_id),
+                col(MeetingCoverage.level),
+                col(MeetingCoverage.study_id),
+            ).where(col(MeetingCoverage.meeting_id).in_(chunk))
+        ):
+            cells[(site_id, _name(level))] = study_id
         conn.execute(delete(MeetingCoverage).where(col(MeetingCoverage.meeting_id).in_(chunk)))
         rows = [
             {
@@ -166,20 +183,85 @@ def refresh(conn: Connection, meeting_ids: Iterable[uuid.UUID]) -> None:
         ]
         if rows:
             conn.execute(insert(MeetingCoverage), rows)
+        # ...and the cells they join.
+        for m in meetings:
+            cells[(m.site_id, _name(m.level))] = m.study_id
+    if cells:
+        _refresh_cells(conn, cells)
+
+
+def _name(level: Any) -> str:
+    return str(getattr(level, "value", level))
+
+
+def _refresh_cells(conn: Connection, cells: dict[Cell, uuid.UUID]) -> None:
+    """Re-sum the touched cells from `meeting_coverage` (exact, never incremented)."""
+    on_pg = conn.dialect.name == "postgresql"
+    upsert = pg_insert if on_pg else sqlite_insert
+    keys = sorted(cells)
+    zero = [{"site_id": s, "level": lv, "study_id": cells[(s, lv)]} for s, lv in keys]
+    conn.execute(upsert(SiteLevelCoverage).values(zero).on_conflict_do_nothing())
+    sites = sorted({s for s, _ in keys})
+    studies = sorted(set(cells.values()))
+    # Lock the cells' rows first, so concurrent writers re-sum one after the other.
+    conn.execute(
+        select(col(SiteLevelCoverage.site_id))
+        .where(col(SiteLevelCoverage.site_id).in_(sites))
+        .order_by(col(SiteLevelCoverage.site_id), col(SiteLevelCoverage.level))
+        .with_for_update()
+    ).all()
+    n = col(MeetingCoverage.sessions)
+    sums = {
+        (site_id, _name(level)): rest
+        for site_id, level, *rest in conn.execute(
+            select(
+                col(MeetingCoverage.site_id),
+                col(MeetingCoverage.level),
+                func.sum(case((n > 0, 1), else_=0)),
+                func.sum(n),
+                func.sum(case((n > 1, 1), else_=0)),
+                func.sum(col(MeetingCoverage.open_sessions)),
+                func.sum(col(MeetingCoverage.observed_seconds)),
+                func.sum(col(MeetingCoverage.observer_seconds)),
+            )
+            .where(
+                col(MeetingCoverage.study_id).in_(studies),
+                col(MeetingCoverage.site_id).in_(sites),
+            )
+            .group_by(col(MeetingCoverage.site_id), col(MeetingCoverage.level))
+        )
+    }
+    for site_id, level in keys:
+        meetings, sessions, co, open_, seconds, observer = sums.get(
+            (site_id, level), (0, 0, 0, 0, 0.0, 0.0)
+        )
+        conn.execute(
+            update(SiteLevelCoverage)
+            .where(
+                col(SiteLevelCoverage.site_id) == site_id,
+                col(SiteLevelCoverage.level) == level,
+            )
+            .values(
+                meetings=int(meetings or 0),
+                sessions=int(sessions or 0),
+                co_observed_meetings=int(co or 0),
+                open_sessions=int(open_ or 0),
+                observed_seconds=float(seconds or 0),
+                observer_seconds=float(observer or 0),
+            )
+        )
 
 
 def rebuild(conn: Connection, study_id: uuid.UUID | None = None) -> int:
-    """Recompute coverage of every meeting (of one study); returns how many meetings."""
-    stmt = select(col(Meeting.id))
+    """Recompute the coverage of every meeting (of one study) and every cell; returns how
+    many meetings. For data written outside the ORM (bulk loaders, hand-made SQL)."""
+    meetings = select(col(Meeting.id))
+    cells = delete(SiteLevelCoverage)
     if study_id is not None:
-        stmt = stmt.where(col(Meeting.study_id) == study_id)
-    ids = list(conn.execute(stmt).scalars())
-    stale = delete(MeetingCoverage).where(
-        col(MeetingCoverage.meeting_id).not_in(select(col(Meeting.id)))
-    )
-    if study_id is not None:
-        stale = stale.where(col(MeetingCoverage.study_id) == study_id)
-    conn.execute(stale)
+        meetings = meetings.where(col(Meeting.study_id) == study_id)
+        cells = cells.where(col(SiteLevelCoverage.study_id) == study_id)
+    ids = list(conn.execute(meetings).scalars())
+    conn.execute(cells)
     refresh(conn, ids)
     return len(ids)
 

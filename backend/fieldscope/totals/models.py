@@ -39,3 +39,20 @@ class MeetingCoverage(SQLModel, table=True):
     open_sessions: int = Field(description="Running (not ended), non-deleted sessions.")
     observed_seconds: float = Field(description="Union of the ended sessions' observed time.")
     observer_seconds: float = Field(description="Sum of the ended sessions' durations.")
+
+
+class SiteLevelCoverage(SQLModel, table=True):
+    """Derived: `MeetingCoverage` summed per site x level, so a study's totals read at most
+    sites x 3 rows. Recomputed (not incremented) for the touched cells on every write."""
+
+    __tablename__ = "site_level_coverage"
+
+    site_id: uuid.UUID = Field(foreign_key="sites.id", primary_key=True)
+    level: Level = Field(max_length=16, primary_key=True)
+    study_id: uuid.UUID = Field(foreign_key="studies.id", index=True)
+    meetings: int = Field(default=0, description="Meetings with an ended session.")
+    sessions: int = 0
+    co_observed_meetings: int = 0
+    open_sessions: int = 0
+    observed_seconds: float = 0.0
+    observer_seconds: float = 0.0

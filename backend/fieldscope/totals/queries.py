@@ -1,7 +1,7 @@
 """Read queries behind the totals, in SQLAlchemy Core (no ORM objects).
 
-Meeting-level work (the union of co-observed sessions) is already done by `coverage`, so
-the totals are one GROUP BY over `meeting_coverage` plus the clinical leaders' count.
+The union of co-observed sessions and the sums per site x level are kept by `coverage` on
+every write, so the totals read at most sites x 3 rows plus the clinical leaders' count.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from fieldscope.participants.models import Participant
-from fieldscope.totals.models import MeetingCoverage as C
+from fieldscope.totals.models import SiteLevelCoverage as C
 
 
 @dataclass(frozen=True)
@@ -35,31 +35,26 @@ def _name(value: object) -> str:
 
 
 def cells(session: Session, study_id: uuid.UUID) -> list[Cell]:
-    sessions = col(C.sessions)
-    stmt = (
-        select(
-            col(C.site_id),
-            col(C.level),
-            func.sum(case((sessions > 0, 1), else_=0)),
-            func.sum(col(C.observed_seconds)),
-            func.sum(col(C.observer_seconds)),
-            func.sum(sessions),
-            func.sum(case((sessions > 1, 1), else_=0)),
-            func.sum(col(C.open_sessions)),
-        )
-        .where(col(C.study_id) == study_id)
-        .group_by(col(C.site_id), col(C.level))
-    )
+    stmt = select(
+        col(C.site_id),
+        col(C.level),
+        col(C.meetings),
+        col(C.observed_seconds),
+        col(C.observer_seconds),
+        col(C.sessions),
+        col(C.co_observed_meetings),
+        col(C.open_sessions),
+    ).where(col(C.study_id) == study_id)
     return [
         Cell(
             site_id=r[0],
             level=_name(r[1]),
-            meetings=int(r[2] or 0),
-            seconds=float(r[3] or 0),
-            observer_seconds=float(r[4] or 0),
-            sessions=int(r[5] or 0),
-            co_observed=int(r[6] or 0),
-            open_sessions=int(r[7] or 0),
+            meetings=int(r[2]),
+            seconds=float(r[3]),
+            observer_seconds=float(r[4]),
+            sessions=int(r[5]),
+            co_observed=int(r[6]),
+            open_sessions=int(r[7]),
         )
         for r in session.execute(stmt)
     ]

@@ -9,10 +9,9 @@ Counting rules (also in docs and the API schema):
 - Running sessions are not counted; they are reported as `open_sessions`.
 - Exact seconds are kept; hours are rounded to 2 decimals only for display.
 
-Speed: each meeting's observed time is kept in `meeting_coverage` by a flush hook in the
-same transaction as the write (see `coverage`), so a study's totals are one GROUP BY over
-one narrow row per meeting plus a count of clinical leaders: never stale, and fast at
-national scale.
+Speed: each meeting's observed time, and its sum per site x level, are kept by a flush hook
+in the same transaction as the write (see `coverage`), so a study's totals read at most
+sites x 3 rows plus a count of clinical leaders: never stale, and fast at national scale.
 """
 
 from __future__ import annotations
