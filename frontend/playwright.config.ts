@@ -24,6 +24,7 @@ export default defineConfig({
     baseURL: `http://127.0.0.1:${port}`,
     viewport: { width: 1024, height: 768 },
     serviceWorkers: 'allow',
+    actionTimeout: 20_000,
     trace: 'retain-on-failure',
     launchOptions: {
       executablePath: process.env.FIELDSCOPE_CHROMIUM || '/usr/bin/chromium',

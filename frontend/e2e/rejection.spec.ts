@@ -17,11 +17,14 @@ test('a tag of a participant who withdrew consent meanwhile is rejected and show
   // Offline in the meeting; meanwhile the PI records B-TH-02's withdrawal on the server.
   await context.setOffline(true);
   const pi = await token(request, 'pi');
-  const res = await request.patch(`/api/v1/studies/${s.study_id}/participants/${s.participants['B-TH-02']}`, {
-    headers: { Authorization: `Bearer ${pi}` },
-    data: { consent: 'withdrawn', consent_date: new Date().toISOString().slice(0, 10) },
-  });
-  expect(res.status(), await res.text()).toBe(200);
+  const consent = async (value: string): Promise<void> => {
+    const res = await request.patch(`/api/v1/studies/${s.study_id}/participants/${s.participants['B-TH-02']}`, {
+      headers: { Authorization: `Bearer ${pi}` },
+      data: { consent: value, consent_date: new Date().toISOString().slice(0, 10) },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+  };
+  await consent('withdrawn');
 
   for (const [who, key] of [['B-TH-02', '2'], ['B-EX-01', '4'], ['B-TH-02', '1']] as const) {
     await page.getByRole('radio', { name: new RegExp(`^${who}`) }).click();
@@ -49,4 +52,5 @@ test('a tag of a participant who withdrew consent meanwhile is rejected and show
   await list.getByRole('button', { name: 'Dismiss' }).first().click();
   await expect(list.getByRole('listitem')).toHaveCount(1);
   await context.close();
+  await consent('consented'); // leave the shared server as the other tests expect it
 });

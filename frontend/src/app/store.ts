@@ -1,7 +1,7 @@
 /** App-wide state: the device database, the sync engine, the signed-in user, live queries. */
 import { liveQuery } from 'dexie';
 import { useEffect, useState } from 'preact/hooks';
-import { ensureClientId, getDB, pendingCount, SyncEngine, type SyncStatus } from '../sync';
+import { ensureClientId, getDB, pendingCount, SyncEngine, type OutboxEntry, type SyncStatus } from '../sync';
 
 export const db = getDB();
 
@@ -35,6 +35,10 @@ export function useMeta<T>(key: string): T | undefined {
 }
 
 export const usePending = (): number => useLive(() => pendingCount(db), [], 0);
+
+/** Rejections the user has not dismissed (few: read them, filter in JS). */
+export const useRejected = (): OutboxEntry[] =>
+  useLive(async () => (await db.outbox.where('status').equals('rejected').toArray()).filter((e) => !e.dismissed), [], []);
 export const useStatus = (): SyncStatus | undefined => useMeta<SyncStatus>('sync_status');
 export const useAuth = (): Auth | null | undefined => useLive(getAuth, [], undefined);
 

@@ -1,5 +1,5 @@
 /** What is always on screen: where you are, the sync state, pending changes, "Sync now". */
-import { db, engine, useLive, useMeta, usePending, useStatus, type Auth } from '../app/store';
+import { db, engine, useLive, useMeta, usePending, useRejected, useStatus, type Auth } from '../app/store';
 import { one, type Study } from '../app/domain';
 import { href } from '../app/router';
 
@@ -21,7 +21,7 @@ export function SyncBar({ auth, studyId, route }: { auth: Auth; studyId: string 
   const pending = usePending();
   const status = useStatus();
   const study = useLive(async () => (studyId ? one<Study>('study', studyId) : undefined), [studyId], undefined);
-  const rejected = useLive(async () => db.outbox.where('status').equals('rejected').filter((e) => !e.dismissed).count(), [], 0);
+  const rejected = useRejected().length;
   const state = status?.state ?? 'idle';
   const online = typeof navigator === 'undefined' || navigator.onLine;
   const label =

@@ -53,7 +53,11 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
   const [confirmEnd, setConfirmEnd] = useState(false);
   const [flash, setFlash] = useState<string | null>(null);
   const noteRef = useRef<HTMLTextAreaElement>(null);
+  // The selected leader lives in a ref too: a key pressed right after a tap must tag the
+  // leader just tapped, even before the screen has re-rendered.
+  const leaderRef = useRef(leader);
   const setLeader = (pid: string | null): void => {
+    leaderRef.current = pid;
     setLeaderState(pid);
     if (pid) localStorage.setItem(`fieldscope:leader:${id}`, pid);
     else localStorage.removeItem(`fieldscope:leader:${id}`);
@@ -67,14 +71,15 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
   const ended = !!session?.ended_at;
 
   const doTag = async (code: Code, startedAt: number): Promise<void> => {
-    if (!session || !book || !selected || ended) return;
+    const who = taggable.find((p) => p.id === leaderRef.current);
+    if (!session || !book || !who || ended) return;
     const handled = performance.now();
-    await tag(session, selected.id, book.version.id, code);
+    await tag(session, who.id, book.version.id, code);
     const done = performance.now();
     // Tap -> commit, and its two parts (waiting for the main thread; the write), for the bench.
     (window.__fieldscopeTapMs ??= []).push(done - startedAt);
     (window.__fieldscopeTapPhases ??= []).push({ wait: handled - startedAt, write: done - handled });
-    setFlash(`Saved: ${selected.code} · ${code.label}`);
+    setFlash(`Saved: ${who.code} · ${code.label}`);
   };
 
   const doUndo = async (): Promise<void> => {
@@ -82,26 +87,29 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
     if (label) setFlash(`Undone: ${label}`);
   };
 
+  // One listener for the screen's life, always calling this render's handler.
+  const onKeyRef = useRef<(e: KeyboardEvent) => void>(() => undefined);
+  onKeyRef.current = (e: KeyboardEvent): void => {
+    const t = e.target as HTMLElement | null;
+    if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const n = Number(e.key);
+    if (n >= 1 && n <= 4 && contributions[n - 1]) {
+      e.preventDefault();
+      void doTag(contributions[n - 1]!, e.timeStamp);
+    } else if (e.key === 'u') {
+      e.preventDefault();
+      void doUndo();
+    } else if (e.key === 'n') {
+      e.preventDefault();
+      noteRef.current?.focus();
+    }
+  };
   useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      const t = e.target as HTMLElement | null;
-      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      const n = Number(e.key);
-      if (n >= 1 && n <= 4 && contributions[n - 1]) {
-        e.preventDefault();
-        void doTag(contributions[n - 1]!, e.timeStamp);
-      } else if (e.key === 'u') {
-        e.preventDefault();
-        void doUndo();
-      } else if (e.key === 'n') {
-        e.preventDefault();
-        noteRef.current?.focus();
-      }
-    };
+    const onKey = (e: KeyboardEvent): void => onKeyRef.current(e);
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  });
+  }, []);
 
   useEffect(() => {
     if (!flash) return;

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { db, engine, signOut, useLive, useMeta, usePending, useStatus, type Auth } from '../app/store';
+import { db, engine, signOut, useMeta, usePending, useRejected, useStatus, type Auth } from '../app/store';
 import { exportPending, importPending } from '../sync';
 import type { PersistInfo } from './Chrome';
 
@@ -12,7 +12,7 @@ export function SyncPage({ auth }: { auth: Auth }) {
   const pending = usePending();
   const status = useStatus();
   const persist = useMeta<PersistInfo>('persist');
-  const rejected = useLive(() => db.outbox.where('status').equals('rejected').filter((e) => !e.dismissed).toArray(), [], []);
+  const rejected = useRejected();
   const [report, setReport] = useState<string | null>(null);
   const skew = status?.clock_skew_seconds;
   const standalone = typeof matchMedia !== 'undefined' && matchMedia('(display-mode: standalone)').matches;
