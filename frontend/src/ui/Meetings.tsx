@@ -53,7 +53,7 @@ export function Meetings({ studyId }: { studyId: string }) {
                       <span class="pill">{s ? `Site ${s.code}` : 'Site'}</span>
                       <span class="pill">{levelLabel(m.level)}</span>
                       <span class="muted">{when(m.scheduled_start)}</span>
-                      {running && <span class="pill live">Observing now</span>}
+                      {running && <span class="pill observing">Observing now</span>}
                       {!running && sessions.length > 0 && <span class="pill done">Observed</span>}
                     </span>
                   </a>
