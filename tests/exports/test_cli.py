@@ -15,6 +15,10 @@ from typer.testing import CliRunner
 
 from fieldscope.cli import app
 from fieldscope.db import dispose_engines
+from fieldscope.exports import files, refi, tidy
+from fieldscope.exports.queries import read_snapshot
+from fieldscope.exports.schemas import JournalFormat
+from fieldscope.exports.service import ExportScope
 from tests.exports.conftest import ExportData
 
 XSD = Path(__file__).parent / "xsd"
@@ -86,3 +90,20 @@ def test_cli_applies_the_same_rules_and_leaves_no_file(
     code, text = run(["export", "json", "--study", "nope", "--as", "x@y.org", "-o", str(out), *cli])
     assert code == 1 and "No study 'nope'" in text
     assert not list((tmp_path / "out").iterdir())
+
+
+def test_progress_counts_every_row_and_session(engine: Engine, data: ExportData) -> None:
+    scope = ExportScope(data.study_id, exporter_id=data.world.analyst.user_id)
+    session = read_snapshot(engine)
+    try:
+        done: list[int] = []
+        b"".join(tidy.iter_datapackage(session, scope, done.append))
+        assert sum(done) == tidy.total_rows(session, scope) > 0
+        done.clear()
+        b"".join(files.iter_journal_bundle(session, scope, JournalFormat.markdown, done.append))
+        assert sum(done) == 3
+        done.clear()
+        b"".join(refi.iter_qdpx(session, scope, done.append))
+        assert sum(done) == 6  # two passes over three sessions
+    finally:
+        session.close()
