@@ -62,6 +62,9 @@ test('every screen passes axe and is captured at 1024x768 and 768x1024', async (
   await synced(page);
 
   await page.getByRole('link', { name: 'Sync & data' }).click();
+  // Everything this tour did was accepted (a blur and a click on the write-up make one entry).
+  await expect(page.getByRole('heading', { name: 'Changes the server did not accept' })).toBeVisible();
+  await expect(page.getByTestId('rejections')).toHaveCount(0);
   await capture(page, '12-sync-and-data');
   await context.close();
 });

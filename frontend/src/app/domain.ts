@@ -99,13 +99,16 @@ export async function createMeeting(fields: Omit<Meeting, 'id'>): Promise<string
   return id;
 }
 
+/** Read and write in one transaction, so two quick taps cannot add the same attendee twice. */
 export async function setAttendance(meetingId: string, participantId: string, present: boolean): Promise<void> {
-  const existing = (await children<Attendee>('meeting_attendee', meetingId)).find((a) => a.participant_id === participantId);
-  if (present && !existing) {
-    await save({ entity: 'meeting_attendee', id: uuid7(), fields: { meeting_id: meetingId, participant_id: participantId } });
-  } else if (!present && existing) {
-    await save({ entity: 'meeting_attendee', id: existing.id, op: 'delete' });
-  }
+  await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    const existing = (await children<Attendee>('meeting_attendee', meetingId)).find((a) => a.participant_id === participantId);
+    if (present && !existing) {
+      await save({ entity: 'meeting_attendee', id: uuid7(), isNew: true, fields: { meeting_id: meetingId, participant_id: participantId } });
+    } else if (!present && existing) {
+      await save({ entity: 'meeting_attendee', id: existing.id, op: 'delete' });
+    }
+  });
 }
 
 export async function addParticipantStub(fields: Omit<Participant, 'id' | 'consent'>, meetingId: string): Promise<string> {
@@ -117,14 +120,19 @@ export async function addParticipantStub(fields: Omit<Participant, 'id' | 'conse
 
 // --- observation ------------------------------------------------------------------------
 
+/** Start observing, or return the session already running for this meeting on this device
+ *  (a double tap on "Start" must not open two). */
 export async function startSession(meetingId: string): Promise<string> {
-  const id = uuid7();
-  const now = monoIso();
-  await save({
-    entity: 'observation_session', id,
-    fields: { meeting_id: meetingId, started_at: now, ended_at: null, pauses: [], retrospective: false, device_started_at: new Date().toISOString() },
+  return db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    const running = (await children<Session>('observation_session', meetingId)).find((s) => !s.ended_at);
+    if (running) return running.id;
+    const id = uuid7();
+    await save({
+      entity: 'observation_session', id, isNew: true,
+      fields: { meeting_id: meetingId, started_at: monoIso(), ended_at: null, pauses: [], retrospective: false, device_started_at: new Date().toISOString() },
+    });
+    return id;
   });
-  return id;
 }
 
 export async function pauseSession(s: Session): Promise<void> {
@@ -191,12 +199,17 @@ export async function addNote(s: Session, kind: NoteKind, text: string): Promise
   await rememberUndo(s.id, { label: 'Note', entity: 'field_note', id, restore: null });
 }
 
-export async function saveJournal(sessionId: string, existing: Journal | undefined, text: string): Promise<void> {
-  if (existing) {
-    if (existing.text !== text) await save({ entity: 'journal_entry', id: existing.id, fields: { text } });
-  } else {
-    await save({ entity: 'journal_entry', id: uuid7(), fields: { session_id: sessionId, text } });
-  }
+/** One write-up per session: look it up inside the transaction, not from the screen's copy,
+ *  so a blur and a click in quick succession edit one entry instead of creating two. */
+export async function saveJournal(sessionId: string, text: string): Promise<void> {
+  await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    const existing = (await children<Journal>('journal_entry', sessionId))[0];
+    if (existing) {
+      if (existing.text !== text) await save({ entity: 'journal_entry', id: existing.id, fields: { text } });
+    } else {
+      await save({ entity: 'journal_entry', id: uuid7(), isNew: true, fields: { session_id: sessionId, text } });
+    }
+  });
 }
 
 // --- undo: the last action of a session, kept in IndexedDB so it survives a reload --------

@@ -83,7 +83,7 @@ function JournalEditor({ sessionId, journal }: { sessionId: string; journal: Jou
   }, [journal?.id]);
   const dirty = text !== (journal?.text ?? '');
   const save = async (): Promise<void> => {
-    await saveJournal(sessionId, journal, text);
+    await saveJournal(sessionId, text);
     setSaved(new Date().toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }));
   };
   return (
