@@ -124,7 +124,9 @@ export async function addParticipantStub(fields: Omit<Participant, 'id' | 'conse
  *  (a double tap on "Start" must not open two). */
 export async function startSession(meetingId: string): Promise<string> {
   return db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
-    const running = (await children<Session>('observation_session', meetingId)).find((s) => !s.ended_at);
+    const me = (await db.meta.get('user_id'))?.value;
+    const running = (await children<Session>('observation_session', meetingId))
+      .find((s) => !s.ended_at && (!s.observer_id || s.observer_id === me));
     if (running) return running.id;
     const id = uuid7();
     await save({

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { useLive } from '../app/store';
+import { useLive, useMeta } from '../app/store';
 import {
   addParticipantStub, canTag, children, LEVELS, one, setAttendance, startSession,
   type Attendee, type Level, type Meeting, type Participant, type Session, type Site,
@@ -29,12 +29,14 @@ export function MeetingDetail({ id, studyId }: { id: string; studyId: string }) 
     };
   }, [id, studyId], null);
   const [adding, setAdding] = useState(false);
+  const me = useMeta<string>('user_id');
 
   if (!data) return null;
   const { meeting, site, participants, attendees, sessions } = data;
   if (!meeting) return <section class="page"><p class="card">This meeting is not on this tablet. <a href="#/meetings">Back to meetings</a></p></section>;
   const present = new Set(attendees.map((a) => a.participant_id));
-  const running = sessions.find((s) => !s.ended_at);
+  // Only this person's running session is theirs to resume (a PI also sees others').
+  const running = sessions.find((s) => !s.ended_at && (!s.observer_id || s.observer_id === me));
   const sorted = [...participants].sort((a, b) => Number(b.is_clinical_leader) - Number(a.is_clinical_leader) || a.code.localeCompare(b.code));
 
   const start = async (): Promise<void> => go({ name: 'session', id: await startSession(meeting.id) });
