@@ -13,7 +13,36 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from fieldscope.participants.models import Participant
+from fieldscope.studies.models import Site
 from fieldscope.totals.models import SiteLevelCoverage as C
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    id: uuid.UUID
+    code: str
+    name: str
+    target_hours: float
+    target_meetings: int
+
+
+def sites(session: Session, study_id: uuid.UUID) -> list[SiteRow]:
+    """The study's live sites, by code."""
+    stmt = (
+        select(
+            col(Site.id),
+            col(Site.code),
+            col(Site.name),
+            col(Site.target_hours),
+            col(Site.target_meetings),
+        )
+        .where(col(Site.study_id) == study_id, col(Site.deleted_at).is_(None))
+        .order_by(col(Site.code))
+    )
+    return [
+        SiteRow(r[0], r[1], r[2], float(r[3]), int(r[4]))
+        for r in session.connection().execute(stmt)
+    ]
 
 
 @dataclass(frozen=True)
@@ -56,7 +85,7 @@ def cells(session: Session, study_id: uuid.UUID) -> list[Cell]:
             co_observed=int(r[6]),
             open_sessions=int(r[7]),
         )
-        for r in session.execute(stmt)
+        for r in session.connection().execute(stmt)
     ]
 
 
@@ -71,4 +100,6 @@ def clinical_leaders(session: Session, study_id: uuid.UUID) -> list[tuple[uuid.U
         )
         .group_by(col(Participant.site_id), col(Participant.level))
     )
-    return [(site_id, _name(level), int(n)) for site_id, level, n in session.execute(stmt)]
+    return [
+        (site_id, _name(level), int(n)) for site_id, level, n in session.connection().execute(stmt)
+    ]

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from fieldscope.errors import AppError, not_found
 from fieldscope.participants.models import Level
-from fieldscope.studies.models import Site, Study
+from fieldscope.studies.models import Study
 from fieldscope.totals import queries
 from fieldscope.totals.schemas import (
     ClinicalLeaders,
@@ -137,16 +137,12 @@ def study_totals(session: Session, study_id: uuid.UUID) -> StudyTotals:
     study = session.get(Study, study_id)
     if study is None or study.deleted_at is not None:
         raise not_found("Study")
-    site_rows = session.exec(
-        select(Site)
-        .where(Site.study_id == study_id, col(Site.deleted_at).is_(None))
-        .order_by(col(Site.code))
-    ).all()
+    site_rows = queries.sites(session, study_id)
     accs = _accumulate(session, study_id)
     grand = _SiteAcc()
     sites: list[SiteTotals] = []
     for site in site_rows:
-        acc = accs.get(site.id, _SiteAcc())
+        acc = accs.get(site.id) or _SiteAcc()
         for lv, level_acc in acc.levels.items():
             grand.levels.setdefault(lv, _Acc()).add(level_acc)
         for lv, n in acc.leaders.items():
@@ -157,7 +153,7 @@ def study_totals(session: Session, study_id: uuid.UUID) -> StudyTotals:
                 site_id=site.id,
                 code=site.code,
                 name=site.name,
-                **_tally(acc, float(site.target_hours), int(site.target_meetings)),
+                **_tally(acc, site.target_hours, site.target_meetings),
             )
         )
     target_hours = float(sum(s.target_hours for s in site_rows))
