@@ -15,6 +15,7 @@ Usage:
     uv run python scripts/bench_observations.py                       # both backends, scale 1
     uv run python scripts/bench_observations.py --scale 0.05 --runs 5  # a quick run
     uv run python scripts/bench_observations.py --backends sqlite --keep
+    uv run python scripts/bench_observations.py --backends sqlite --url sqlite:////tmp/x.db
 Each run creates its own database (SQLite in a temp dir; a fresh PostgreSQL database on
 --pg-url) and drops it afterwards unless --keep.
 """
@@ -207,17 +208,22 @@ def bench(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     from fieldscope.migrate import upgrade
 
     out: dict[str, Any] = {"backend": backend}
-    url, drop = create_database(backend, args.pg_url, args.keep)
+    drop: Callable[[], None] = lambda: None  # noqa: E731
+    if args.url:
+        url = args.url
+    else:
+        url, drop = create_database(backend, args.pg_url, args.keep)
     engine = make_engine(url)
     try:
-        upgrade(engine)
-        print(f"[{backend}] generating at scale {args.scale} (seed {args.seed})", flush=True)
-        generated = generate(engine, scale=args.scale, seed=args.seed, log=False)
-        out["generate_seconds"] = round(generated.seconds, 1)
+        if not args.url:
+            upgrade(engine)
+            print(f"[{backend}] generating at scale {args.scale} (seed {args.seed})", flush=True)
+            generated = generate(engine, scale=args.scale, seed=args.seed, log=False)
+            out["generate_seconds"] = round(generated.seconds, 1)
         out["rows"] = table_counts(engine)
         print(f"[{backend}] {out['rows']}; measuring", flush=True)
         out["http"] = measure(engine, find_study(engine), args.runs, args.writes)
-        if args.keep:
+        if args.keep or args.url:
             out["url"] = url
     finally:
         engine.dispose()
@@ -229,7 +235,8 @@ def report(results: list[dict[str, Any]]) -> str:
     lines = []
     for r in results:
         lines.append(f"\n== {r['backend']} ==  rows: {r['rows']}")
-        lines.append(f"generated in {r['generate_seconds']} s")
+        if "generate_seconds" in r:
+            lines.append(f"generated in {r['generate_seconds']} s")
         for name, t in r["http"].items():
             if "p50_ms" in t:
                 lines.append(
@@ -249,6 +256,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--url", help="measure a kept database instead of generating one")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     results = [bench(b, args) for b in args.backends.split(",") if b]

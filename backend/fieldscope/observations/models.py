@@ -54,11 +54,19 @@ class Intervention(_Observed, table=True):
     """A clinical leader's intervention, tagged with one primary contribution code."""
 
     __tablename__ = "interventions"
-    # Study-wide lists page in recording order and filter by code; a session's by offset.
+    # Lists count and page live rows (deleted_at IS NULL) from these alone: the study's in
+    # recording order, by code, and a session's (or a set of sessions') by offset.
     __table_args__ = (
-        Index("ix_interventions_study_created", "study_id", "created_at", "id"),
-        Index("ix_interventions_study_code", "study_id", "code_key"),
-        Index("ix_interventions_session_offset", "session_id", "offset_seconds"),
+        Index("ix_interventions_study_live", "study_id", "deleted_at", "created_at", "id"),
+        Index(
+            "ix_interventions_study_code_live",
+            "study_id",
+            "code_key",
+            "deleted_at",
+            "created_at",
+            "id",
+        ),
+        Index("ix_interventions_session_live", "session_id", "deleted_at", "offset_seconds"),
         # Covers the dashboard's contribution counts (index-only, per session).
         Index(
             "ix_interventions_session_code",
@@ -70,7 +78,7 @@ class Intervention(_Observed, table=True):
     )
     sync_entity = "intervention"
 
-    # Indexed by ix_interventions_session_offset.
+    # Indexed by ix_interventions_session_live.
     session_id: uuid.UUID = Field(foreign_key="observation_sessions.id")
     participant_id: uuid.UUID = Field(foreign_key="participants.id", index=True)
     codebook_version_id: uuid.UUID = Field(foreign_key="codebook_versions.id")
