@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:29:43.745476
+Create Date: 2026-11-22 03:34:51.929361
 """
 
 from collections.abc import Sequence
@@ -457,11 +457,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_interventions_observer_id'), ['observer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_participant_id'), ['participant_id'], unique=False)
         batch_op.create_index('ix_interventions_session_code', ['session_id', 'code_key', 'participant_id', 'deleted_at'], unique=False)
-        batch_op.create_index('ix_interventions_session_live', ['session_id', 'deleted_at', 'offset_seconds'], unique=False)
+        batch_op.create_index('ix_interventions_session_live', ['session_id', 'offset_seconds', 'deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_site_id'), ['site_id'], unique=False)
-        batch_op.create_index('ix_interventions_study_code_live', ['study_id', 'code_key', 'deleted_at', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_interventions_study_code_live', ['study_id', 'code_key', 'created_at', 'id', 'deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_interventions_study_id'), ['study_id'], unique=False)
-        batch_op.create_index('ix_interventions_study_live', ['study_id', 'deleted_at', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_interventions_study_live', ['study_id', 'created_at', 'id', 'deleted_at'], unique=False)
 
     op.create_table('journal_entries',
     sa.Column('id', sa.Uuid(), nullable=False),

@@ -54,19 +54,20 @@ class Intervention(_Observed, table=True):
     """A clinical leader's intervention, tagged with one primary contribution code."""
 
     __tablename__ = "interventions"
-    # Lists count and page live rows (deleted_at IS NULL) from these alone: the study's in
-    # recording order, by code, and a session's (or a set of sessions') by offset.
+    # Lists count and page live rows from these alone: the study's in recording order, by
+    # code, and a session's (or a set of sessions') by offset. deleted_at comes last: PostgreSQL
+    # does not treat `IS NULL` as fixing a column, so before the sort keys it spoils the order.
     __table_args__ = (
-        Index("ix_interventions_study_live", "study_id", "deleted_at", "created_at", "id"),
+        Index("ix_interventions_study_live", "study_id", "created_at", "id", "deleted_at"),
         Index(
             "ix_interventions_study_code_live",
             "study_id",
             "code_key",
-            "deleted_at",
             "created_at",
             "id",
+            "deleted_at",
         ),
-        Index("ix_interventions_session_live", "session_id", "deleted_at", "offset_seconds"),
+        Index("ix_interventions_session_live", "session_id", "offset_seconds", "deleted_at"),
         # Covers the dashboard's contribution counts (index-only, per session).
         Index(
             "ix_interventions_session_code",
