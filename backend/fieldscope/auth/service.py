@@ -95,7 +95,7 @@ def issue_token(session: Session, user: User, device_label: str = "") -> tuple[s
 
 
 def resolve_token(session: Session, token: str) -> tuple[User, DeviceToken]:
-    """The user behind a bearer token. Each use slides expiry a full TTL forward."""
+    """The user behind a live bearer token (see `touch_token` for the sliding expiry)."""
     unauthorised = AppError(
         401,
         "invalid_token",
@@ -109,12 +109,21 @@ def resolve_token(session: Session, token: str) -> tuple[User, DeviceToken]:
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise unauthorised
-    # Touch at most once a minute: a busy device should not write on every request.
-    if (now - row.last_used_at) > timedelta(minutes=1):
+    return user, row
+
+
+def needs_touch(row: DeviceToken) -> bool:
+    """Slide expiry at most once a minute: a busy device should not write on every request."""
+    return (utcnow() - row.last_used_at) > timedelta(minutes=1)
+
+
+def touch_token(session: Session, token_id: uuid.UUID) -> None:
+    row = session.get(DeviceToken, token_id)
+    if row is not None and row.revoked_at is None:
+        now = utcnow()
         row.last_used_at = now
         row.expires_at = now + timedelta(days=get_settings().token_ttl_days)
         session.add(row)
-    return user, row
 
 
 def revoke_token(session: Session, user: User, token_id: uuid.UUID) -> DeviceToken:
