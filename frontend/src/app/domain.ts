@@ -1,13 +1,13 @@
 /** The fieldworker's records as the UI uses them, and every action that changes them.
  *  Each action is one `mutate` call: the local change and its outbox entry commit together. */
-import { mutate, uuid7, type LocalChange, type Entity, type Fields, type LocalRecord, type Pause, type WritableEntity } from '../sync';
+import { isStaleSeq, mutate, uuid7, type LocalChange, type Entity, type Fields, type LocalRecord, type Pause, type WritableEntity } from '../sync';
 import { monoIso, monoNow, sessionClock } from '../sync/clock';
 import { db, engine } from './store';
 
 /** Record a change (with its outbox entry) and ask for a sync soon (throttled; not a Dexie
  *  hook, which would slow every write). */
-async function save(change: LocalChange): Promise<void> {
-  await mutate(db, change);
+async function save(change: LocalChange, guessSeq = false): Promise<void> {
+  await mutate(db, change, { guessSeq });
   engine.nudge();
 }
 
@@ -162,23 +162,31 @@ export function offsetNow(s: Session): number {
   return Math.round(sessionClock(s, monoNow()).offset * 10) / 10;
 }
 
-/** Tag one intervention. Returns the new record's id. */
-export async function tag(s: Session, participantId: string, versionId: string, code: Code): Promise<string> {
+/** Tag one intervention. Returns the new record's id and when IndexedDB committed it
+ *  (the transaction's `complete` event, before Dexie's own follow-up work). */
+export async function tag(s: Session, participantId: string, versionId: string, code: Code): Promise<{ id: string; committedAt: number }> {
   const id = uuid7();
+  const fields = {
+    session_id: s.id, participant_id: participantId, codebook_version_id: versionId, code_key: code.key,
+    form_key: null, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), quote: '', note: '', agenda_item: '',
+  };
+  let committedAt = 0;
   // One transaction, one commit: the tag, its outbox entry and the undo note.
-  await db.transaction('rw', [db.meta, db.records, db.outbox], () =>
-    Promise.all([
-      save({
-        entity: 'intervention', id, isNew: true,
-        fields: {
-          session_id: s.id, participant_id: participantId, codebook_version_id: versionId, code_key: code.key,
-          form_key: null, offset_seconds: offsetNow(s), device_time: new Date().toISOString(), quote: '', note: '', agenda_item: '',
-        },
-      }),
-      rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null }),
-    ]),
-  );
-  return id;
+  const write = (guessSeq: boolean): Promise<unknown> =>
+    db.transaction('rw', [db.meta, db.records, db.outbox], (tx) => {
+      tx.idbtrans.addEventListener('complete', () => { committedAt = performance.now(); });
+      return Promise.all([
+        save({ entity: 'intervention', id, isNew: true, fields }, guessSeq),
+        rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null }),
+      ]);
+    });
+  try {
+    await write(true);
+  } catch (e) {
+    if (!isStaleSeq(e)) throw e;
+    await write(false); // another tab wrote meanwhile: nothing was committed; read the seq first
+  }
+  return { id, committedAt: committedAt || performance.now() };
 }
 
 export async function refineTag(sessionId: string, i: Intervention, fields: Partial<Pick<Intervention, 'form_key' | 'quote'>>): Promise<void> {

@@ -30,12 +30,62 @@ export interface LocalChange {
   isNew?: boolean;
 }
 
-/** Record one change locally and queue it, atomically. Returns the queued entry. */
-export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<OutboxEntry> {
+/** Thrown inside a write that guessed the next seq wrong (another tab wrote meanwhile): the
+ *  transaction aborts with nothing written, and the caller retries without guessing. */
+export class StaleSeq extends Error {
+  override name = 'StaleSeq';
+}
+
+export const isStaleSeq = (e: unknown): boolean =>
+  e instanceof StaleSeq || (e as { inner?: unknown } | null)?.inner instanceof StaleSeq;
+
+// The last (client_id, next seq) this tab saw. Only a hint: every write checks it in its own
+// transaction before anything is committed.
+const guesses = new WeakMap<FieldscopeDB, { clientId: string; next: number }>();
+
+function newEntry(clientId: string, seq: number, change: LocalChange, op: Op, base: number | null): OutboxEntry {
+  return {
+    client_id: clientId,
+    client_seq: seq,
+    mutation_id: uuid4(),
+    entity: change.entity,
+    op,
+    record_id: change.id,
+    base_version: base,
+    fields: op === 'delete' ? {} : { ...(change.fields ?? {}) },
+    device_time: change.deviceTime ?? new Date().toISOString(),
+    status: 'pending',
+    reason: null,
+    result_version: null,
+    conflicts: [],
+    settled_at: null,
+  };
+}
+
+/** Record one change locally and queue it, atomically. Returns the queued entry.
+ *  With `guessSeq` (creates on the tap path), the writes are sent together with the reads that
+ *  check the guessed seq, saving a round trip; a wrong guess throws StaleSeq (nothing written). */
+export async function mutate(db: FieldscopeDB, change: LocalChange, opts: { guessSeq?: boolean } = {}): Promise<OutboxEntry> {
   const op = change.op ?? 'upsert';
-  return db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
-    // Few, pipelined requests: this runs on every tap (budget: commit within 16 ms). The seq
-    // is read inside the transaction (other tabs write too); the record lookup rides along.
+  const guess = opts.guessSeq && change.isNew && op === 'upsert' ? guesses.get(db) : undefined;
+  const entry = await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+    if (guess) {
+      const reads = db.meta.bulkGet(['client_id', 'next_seq']);
+      const e = newEntry(guess.clientId, guess.next, change, op, null);
+      const data = rebase(null, [e], change.id)!;
+      const writes = Promise.all([
+        db.outbox.add(e),
+        db.meta.put({ key: 'next_seq', value: guess.next + 1 }),
+        db.records.add({ entity: change.entity, id: change.id, parent: parentOf(change.entity, data), server: null, data, gone: 0 }),
+      ]);
+      writes.catch(() => undefined); // a clash is reported as StaleSeq below
+      const [clientRow, seqRow] = await reads;
+      if (clientRow?.value !== guess.clientId || (seqRow?.value ?? 1) !== guess.next) throw new StaleSeq('seq moved');
+      await writes;
+      return e;
+    }
+    // Few, pipelined requests: the seq is read inside the transaction (other tabs write too);
+    // the record lookup rides along.
     const [[clientRow, seqRow], existing] = await Promise.all([
       db.meta.bulkGet(['client_id', 'next_seq']),
       change.isNew ? undefined : db.records.get([change.entity, change.id]),
@@ -45,26 +95,11 @@ export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<Out
     const seq = (seqRow?.value as number | undefined) ?? 1;
     // A record with no local row has no unconfirmed entries (every pending entry keeps a row).
     const earlier = existing ? await entriesFor(db, change.entity, change.id) : [];
-    const entry: OutboxEntry = {
-      client_id: clientId,
-      client_seq: seq,
-      mutation_id: uuid4(),
-      entity: change.entity,
-      op,
-      record_id: change.id,
-      base_version: existing ? baseVersion(existing.server) : null,
-      fields: op === 'delete' ? {} : { ...(change.fields ?? {}) },
-      device_time: change.deviceTime ?? new Date().toISOString(),
-      status: 'pending',
-      reason: null,
-      result_version: null,
-      conflicts: [],
-      settled_at: null,
-    };
+    const e = newEntry(clientId, seq, change, op, existing ? baseVersion(existing.server) : null);
     const server = existing?.server ?? null;
-    const data = rebase(server, [...earlier, entry], change.id);
+    const data = rebase(server, [...earlier, e], change.id);
     await Promise.all([
-      db.outbox.add(entry),
+      db.outbox.add(e),
       db.meta.put({ key: 'next_seq', value: seq + 1 }),
       !data
         ? db.records.delete([change.entity, change.id])
@@ -72,8 +107,10 @@ export async function mutate(db: FieldscopeDB, change: LocalChange): Promise<Out
             { entity: change.entity, id: change.id, parent: parentOf(change.entity, data), server, data, gone: data['deleted_at'] ? 1 : 0 },
           ),
     ]);
-    return entry;
+    return e;
   });
+  guesses.set(db, { clientId: entry.client_id, next: entry.client_seq + 1 });
+  return entry;
 }
 
 /** Record the server's outcome for each mutation it answered. Nothing else ends an entry. */

@@ -74,8 +74,7 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
     const who = taggable.find((p) => p.id === leaderRef.current);
     if (!session || !book || !who || ended) return;
     const handled = performance.now();
-    await tag(session, who.id, book.version.id, code);
-    const done = performance.now();
+    const { committedAt: done } = await tag(session, who.id, book.version.id, code);
     // Tap -> commit, and its two parts (waiting for the main thread; the write), for the bench.
     (window.__fieldscopeTapMs ??= []).push(done - startedAt);
     (window.__fieldscopeTapPhases ??= []).push({ wait: handled - startedAt, write: done - handled });
@@ -198,6 +197,8 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
                   style={{ '--c': c.colour || '#333' }}
                   disabled={!selected || ended}
                   onClick={(e) => void doTag(c, e.timeStamp)}
+                  // Keep focus where it is on a tap: no focus change to restyle mid-write.
+                  onMouseDown={(e) => e.preventDefault()}
                   aria-keyshortcuts={String(n + 1)}
                 >
                   <span class="key" aria-hidden="true">{n + 1}</span>

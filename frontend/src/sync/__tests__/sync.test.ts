@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FieldscopeDB } from '../db';
 import { SyncEngine } from '../engine';
 import { uuid7 } from '../ids';
-import { ensureClientId, exportPending, importPending, mutate, pendingCount } from '../outbox';
+import { ensureClientId, exportPending, importPending, isStaleSeq, mutate, pendingCount } from '../outbox';
 import { applyPage } from '../records';
 import { sessionClock } from '../clock';
 import type { OutboxEntry, SyncStatus } from '../types';
@@ -50,6 +50,22 @@ describe('outbox', () => {
     expect(await db.records.count()).toBe(0);
     expect(await db.outbox.count()).toBe(0);
     expect((await db.meta.get('next_seq'))?.value).toBe(1);
+  });
+
+  it('checks a guessed seq in the transaction: another tab writing first makes it fail cleanly', async () => {
+    const other = new FieldscopeDB(db.name); // a second tab on the same database
+    const create = (d: FieldscopeDB, guessSeq: boolean) =>
+      mutate(d, { entity: 'intervention', id: uuid7(), isNew: true, fields: { session_id: 's' } }, { guessSeq });
+    await create(db, false);
+    expect((await create(db, true)).client_seq).toBe(2); // guessed right
+    await create(other, false);                            // seq 3, written by the other tab
+    const stale = await create(db, true).catch((e: unknown) => e);
+    expect(isStaleSeq(stale)).toBe(true);
+    expect(await db.outbox.count()).toBe(3);
+    expect(await db.records.count()).toBe(3);
+    expect((await create(db, false)).client_seq).toBe(4);
+    expect((await all()).map((e) => e.client_seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4]);
+    other.close();
   });
 
   it('bases edits on the last pulled copy, not on our own unconfirmed edits', async () => {
