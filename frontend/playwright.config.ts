@@ -6,7 +6,9 @@ import { join } from 'node:path';
 // One real server per run (temp SQLite, seeded, serving a copy of the build). Workers inherit
 // the directory through the environment so they read the same seed.json.
 process.env.FIELDSCOPE_E2E_DIR ??= mkdtempSync(join(tmpdir(), 'fieldscope-e2e-'));
-const port = Number(process.env.FIELDSCOPE_E2E_PORT ?? 8765);
+// A port of this run's own (other people's servers may be on the usual ones); workers inherit it.
+process.env.FIELDSCOPE_E2E_PORT ??= String(20000 + (process.pid % 20000));
+const port = Number(process.env.FIELDSCOPE_E2E_PORT);
 export const chromiumArgs = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',

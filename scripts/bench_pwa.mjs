@@ -24,7 +24,7 @@ const arg = (name, fallback) => {
 };
 const TAPS = arg('taps', 200);
 const STORED = arg('stored', 5000);
-const PORT = arg('port', 8766);
+const PORT = arg('port', 20000 + ((process.pid + 7) % 20000));
 const TAP_GAP_MS = arg('tap-gap-ms', 150);
 const BASE = `http://127.0.0.1:${PORT}`;
 const BUDGET = { initial_js_gzip_kb: 100, tap_commit_p95_ms: 16, offline_cold_reload_ms: 1000 };
