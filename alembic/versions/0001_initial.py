@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:34:51.929361
+Create Date: 2026-11-22 03:42:06.968154
 """
 
 from collections.abc import Sequence
@@ -49,6 +49,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_change_log_record_id'), ['record_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_change_log_study_id'), ['study_id'], unique=False)
 
+    op.create_table('dashboard_contribution_cells',
+    sa.Column('study_id', sa.Uuid(), nullable=False),
+    sa.Column('participant_id', sa.Uuid(), nullable=False),
+    sa.Column('site_id', sa.Uuid(), nullable=False),
+    sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('code_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('study_id', 'participant_id', 'site_id', 'level', 'stage', 'code_key', name=op.f('pk_dashboard_contribution_cells'))
+    )
+    op.create_table('dashboard_meeting_contributions',
+    sa.Column('meeting_id', sa.Uuid(), nullable=False),
+    sa.Column('participant_id', sa.Uuid(), nullable=False),
+    sa.Column('code_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('study_id', sa.Uuid(), nullable=False),
+    sa.Column('site_id', sa.Uuid(), nullable=False),
+    sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('meeting_id', 'participant_id', 'code_key', name=op.f('pk_dashboard_meeting_contributions'))
+    )
+    op.create_table('dashboard_summary_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('epoch', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('cursor', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dashboard_summary_state'))
+    )
     op.create_table('server_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('epoch', sa.Uuid(), nullable=False),
@@ -605,6 +632,9 @@ def downgrade() -> None:
     op.drop_table('studies')
     op.drop_table('setup_tokens')
     op.drop_table('server_state')
+    op.drop_table('dashboard_summary_state')
+    op.drop_table('dashboard_meeting_contributions')
+    op.drop_table('dashboard_contribution_cells')
     with op.batch_alter_table('change_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_change_log_study_id'))
         batch_op.drop_index(batch_op.f('ix_change_log_record_id'))

@@ -6,6 +6,7 @@ from fieldscope.audit.models import AuditEvent
 from fieldscope.auth.models import DeviceToken, Membership, Role, SetupToken, User
 from fieldscope.codebook.models import Code, CodebookVersion, CodeGroup
 from fieldscope.common.models import Record, metadata
+from fieldscope.dashboard.models import ContributionCell, MeetingContribution, SummaryState
 from fieldscope.meetings.models import Meeting, MeetingAttendee, StageOfChange
 from fieldscope.observations.models import (
     FieldNote,
@@ -36,6 +37,7 @@ __all__ = [
     "CodeGroup",
     "CodebookVersion",
     "Consent",
+    "ContributionCell",
     "DeviceToken",
     "FieldNote",
     "Intervention",
@@ -43,6 +45,7 @@ __all__ = [
     "Level",
     "Meeting",
     "MeetingAttendee",
+    "MeetingContribution",
     "MeetingCoverage",
     "Membership",
     "NoteKind",
@@ -56,6 +59,7 @@ __all__ = [
     "SiteLevelCoverage",
     "StageOfChange",
     "Study",
+    "SummaryState",
     "SyncClient",
     "SyncConflict",
     "User",

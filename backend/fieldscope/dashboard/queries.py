@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from fieldscope.auth.models import Membership, User
 from fieldscope.codebook.models import Code, CodebookVersion, CodeGroup
+from fieldscope.dashboard.models import ContributionCell
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import Intervention as I
 from fieldscope.observations.models import ObservationSession as S
@@ -171,6 +172,37 @@ def contribution_counts(session: Session, scope: Scope, by: str) -> list[tuple[A
     for row_key, code, n in session.execute(stmt):
         if by in ("level", "stage") and row_key is not None:
             row_key = _str(row_key)
+        out.append((row_key, code, int(n)))
+    return out
+
+
+def cell_counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]]:
+    """As `contribution_counts`, from the derived cells (`summary.py`): the same numbers
+    for scopes without dates, which cells cannot split."""
+    assert scope.date_from is None and scope.date_to is None
+    c = ContributionCell
+    key: Any = {
+        "participant": col(c.participant_id),
+        "site": col(c.site_id),
+        "level": col(c.level),
+        "stage": col(c.stage),
+    }[by]
+    live_sites = select(col(Site.id)).where(
+        col(Site.study_id) == scope.study_id, col(Site.deleted_at).is_(None)
+    )
+    stmt = select(key, col(c.code_key), func.sum(col(c.n))).where(
+        col(c.study_id) == scope.study_id,
+        col(c.site_id).in_(live_sites),
+        col(c.participant_id).not_in(excluded_participants(scope.study_id)),
+    )
+    if scope.site_id:
+        stmt = stmt.where(col(c.site_id) == scope.site_id)
+    if scope.level:
+        stmt = stmt.where(col(c.level) == scope.level)
+    out: list[tuple[Any, str, int]] = []
+    for row_key, code, n in session.execute(stmt.group_by(key, col(c.code_key))):
+        if by == "stage" and row_key == "":
+            row_key = None
         out.append((row_key, code, int(n)))
     return out
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from fieldscope.common.models import utcnow
-from fieldscope.dashboard import cache, queries
+from fieldscope.dashboard import cache, queries, summary
 from fieldscope.dashboard.agreement import PairAlignment, Stats, Tag, align_pairwise, pooled
 from fieldscope.dashboard.queries import Scope
 from fieldscope.dashboard.schemas import (
@@ -226,19 +227,31 @@ def participant_table(session: Session, study_id: uuid.UUID) -> ParticipantTable
 
 
 def contribution_matrix(session: Session, scope: Scope, dimension: Dimension) -> ContributionMatrix:
+    """Counts come from the derived cells (kept fresh from the change log) unless the scope
+    has dates, which only the interventions themselves can answer."""
     require_study(session, scope.study_id)
     check_scope(session, scope)
-    return cache.cached(
-        session, ("matrix", scope, dimension), lambda: _matrix(session, scope, dimension)
-    )
+    key = ("matrix", scope, dimension)
+    if scope.date_from or scope.date_to:
+        raw = queries.contribution_counts
+        return cache.cached(session, key, lambda: _matrix(session, scope, dimension, raw))
+    with summary.fresh(session) as counted:
+        return cache.cached(
+            counted, key, lambda: _matrix(counted, scope, dimension, queries.cell_counts)
+        )
 
 
-def _matrix(session: Session, scope: Scope, dimension: Dimension) -> ContributionMatrix:
+Counts = Callable[[Session, Scope, str], list[tuple[Any, str, int]]]
+
+
+def _matrix(
+    session: Session, scope: Scope, dimension: Dimension, count: Counts
+) -> ContributionMatrix:
     codes = queries.contribution_codes(session, scope.study_id)
     sites = queries.live_sites(session, scope.study_id)
     site_codes = {s.id: s.code for s in sites}
     counts: dict[tuple[str, str], int] = {}
-    for key, code, n in queries.contribution_counts(session, scope, dimension.value):
+    for key, code, n in count(session, scope, dimension.value):
         name = UNSPECIFIED if key is None else str(key)
         counts[(name, code)] = counts.get((name, code), 0) + n
     # A code in the data but in no codebook (should not happen) still gets a column.
