@@ -17,6 +17,7 @@ test('save unsent changes to a file and import them on another device', async ({
   const ids = await localTagIds(page, sessionId);
 
   await page.getByRole('link', { name: 'Sync & data' }).click();
+  await expect(page.getByTestId('sync-page-pending')).not.toHaveText('0');
   const unsent = Number(await page.getByTestId('sync-page-pending').textContent());
   expect(unsent).toBeGreaterThanOrEqual(8 + 4); // tags, meeting, attendees, session
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export').click()]);

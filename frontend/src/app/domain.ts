@@ -183,8 +183,12 @@ export async function tag(s: Session, participantId: string, versionId: string, 
   try {
     await write(true);
   } catch (e) {
-    if (!isStaleSeq(e)) throw e;
-    await write(false); // another tab wrote meanwhile: nothing was committed; read the seq first
+    // A wrong seq guess (another tab wrote meanwhile) aborts the transaction, reported as
+    // StaleSeq or as the clashing insert's ConstraintError. Nothing was committed, so the
+    // same tag is written again, reading the seq first.
+    if (committedAt) throw e;
+    if (!isStaleSeq(e)) console.info('fieldscope: retrying a tag after', e);
+    await write(false);
   }
   return { id, committedAt: committedAt || performance.now() };
 }

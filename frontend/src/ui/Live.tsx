@@ -74,7 +74,14 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
     const who = taggable.find((p) => p.id === leaderRef.current);
     if (!session || !book || !who || ended) return;
     const handled = performance.now();
-    const { committedAt: done } = await tag(session, who.id, book.version.id, code);
+    let done: number;
+    try {
+      done = (await tag(session, who.id, book.version.id, code)).committedAt;
+    } catch (err) {
+      // Never lose a tap silently.
+      setFlash(`NOT SAVED: ${who.code} · ${code.label} (${err instanceof Error ? err.message : 'storage error'}). Tap again.`);
+      return;
+    }
     // Tap -> commit, and its two parts (waiting for the main thread; the write), for the bench.
     (window.__fieldscopeTapMs ??= []).push(done - startedAt);
     (window.__fieldscopeTapPhases ??= []).push({ wait: handled - startedAt, write: done - handled });
