@@ -24,7 +24,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import String, delete, func, insert, literal, select, text, type_coerce
+from sqlalchemy import (
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
@@ -235,47 +246,54 @@ def recount(conn: Connection, meeting_ids: Iterable[uuid.UUID]) -> None:
     _apply(conn, {k: v for k, v in delta.items() if v})
 
 
+_CELL_KEY = ("study_id", "participant_id", "site_id", "level", "stage", "code_key")
+
+
 def _apply(conn: Connection, delta: dict[CellKey, int]) -> None:
-    """Add `delta` to the cells: the touched participants' cells are read, changed and
-    written back (refreshes are serialised, so nobody else writes them meanwhile)."""
+    """Add `delta` to the cells (refreshes are serialised: nobody else writes them)."""
+    c = ContributionCell
     by_participant: dict[uuid.UUID, list[CellKey]] = defaultdict(list)
     for key in delta:
         by_participant[key[1]].append(key)
     for chunk in _chunks(by_participant):
-        cells: Counter[CellKey] = Counter()
+        existing: dict[CellKey, int] = {}
         for r in conn.execute(
             select(
-                col(ContributionCell.study_id),
-                col(ContributionCell.participant_id),
-                col(ContributionCell.site_id),
-                col(ContributionCell.level),
-                col(ContributionCell.stage),
-                col(ContributionCell.code_key),
-                col(ContributionCell.n),
-            ).where(col(ContributionCell.participant_id).in_(chunk))
+                col(c.study_id),
+                col(c.participant_id),
+                col(c.site_id),
+                col(c.level),
+                col(c.stage),
+                col(c.code_key),
+                col(c.n),
+            ).where(col(c.participant_id).in_(chunk))
         ):
-            cells[(r[0], r[1], r[2], r[3], r[4], r[5])] += r[6]
+            existing[(r[0], r[1], r[2], r[3], r[4], r[5])] = r[6]
+        inserts, updates, deletes = [], [], []
         for participant in chunk:
             for key in by_participant[participant]:
-                cells[key] += delta[key]
-        if any(n < 0 for n in cells.values()):
-            raise RuntimeError("dashboard counts went negative: rebuild them")
-        conn.execute(
-            delete(ContributionCell).where(col(ContributionCell.participant_id).in_(chunk))
-        )
-        rows = [
-            dict(
-                zip(
-                    ("study_id", "participant_id", "site_id", "level", "stage", "code_key", "n"),
-                    (*key, n),
-                    strict=True,
-                )
-            )
-            for key, n in sorted(cells.items(), key=lambda kv: tuple(map(str, kv[0])))
-            if n > 0
-        ]
-        if rows:
-            conn.execute(insert(ContributionCell), rows)
+                n = existing.get(key, 0) + delta[key]
+                if n < 0:
+                    raise RuntimeError("dashboard counts went negative: rebuild them")
+                row = {**dict(zip(_CELL_KEY, key, strict=True)), "n": n}
+                if key not in existing:
+                    inserts.append(row)
+                elif n:
+                    updates.append(row)
+                else:
+                    deletes.append(row)
+        match = [getattr(c, k) == bindparam(f"k_{k}") for k in _CELL_KEY]
+
+        def bound(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{f"k_{k}": v for k, v in r.items()} for r in rows]
+
+        if inserts:
+            conn.execute(insert(c), inserts)
+        if updates:
+            conn.execute(update(c).where(*match).values(n=bindparam("k_n")), bound(updates))
+        if deletes:
+            keys_only = [{k: v for k, v in r.items() if k != "k_n"} for r in bound(deletes)]
+            conn.execute(delete(c).where(*match), keys_only)
 
 
 def rebuild(conn: Connection) -> None:
