@@ -118,7 +118,7 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
   }, []);
 
   useEffect(() => {
-    if (!flash) return;
+    if (!flash || flash.startsWith('NOT SAVED')) return; // a failure stays until the next action
     const t = setTimeout(() => setFlash(null), 2500);
     return () => clearTimeout(t);
   }, [flash]);
@@ -221,7 +221,7 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
             <button type="button" class="btn" onClick={() => void doUndo()} disabled={!undo} aria-keyshortcuts="u">
               Undo{undo ? `: ${undo.label}` : ''}
             </button>
-            <p class="flash" role="status" aria-live="polite">{flash ?? ''}</p>
+            <p class={`flash ${flash?.startsWith('NOT SAVED') ? 'bad' : ''}`} role="status" aria-live="polite">{flash ?? ''}</p>
           </div>
 
           {last && !ended && (
