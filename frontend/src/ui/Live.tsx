@@ -53,6 +53,7 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
   const [confirmEnd, setConfirmEnd] = useState(false);
   const [flash, setFlash] = useState<string | null>(null);
   const noteRef = useRef<HTMLTextAreaElement>(null);
+  const pointerTagAt = useRef(-Infinity);
   // The selected leader lives in a ref too: a key pressed right after a tap must tag the
   // leader just tapped, even before the screen has re-rendered.
   const leaderRef = useRef(leader);
@@ -203,7 +204,17 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
                   class="contribution"
                   style={{ '--c': c.colour || '#333' }}
                   disabled={!selected || ended}
-                  onClick={(e) => void doTag(c, e.timeStamp)}
+                  // A finger or pen tags on lift (pointerup: a pan turns into pointercancel, so a
+                  // scroll never tags), before the browser's synthesised mouse events and click.
+                  onPointerUp={(e) => {
+                    if (e.pointerType === 'mouse') return;
+                    pointerTagAt.current = e.timeStamp;
+                    void doTag(c, e.timeStamp);
+                  }}
+                  onClick={(e) => {
+                    if (e.timeStamp - pointerTagAt.current < 1000) return; // the same tap's click
+                    void doTag(c, e.timeStamp);
+                  }}
                   // Keep focus where it is on a tap: no focus change to restyle mid-write.
                   onMouseDown={(e) => e.preventDefault()}
                   aria-keyshortcuts={String(n + 1)}
