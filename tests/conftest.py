@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -36,6 +37,18 @@ _KEEP = ("alembic_version", "change_cursor", "server_state")
 def pytest_report_header() -> str:
     where = PG_URL or "not configured (set FIELDSCOPE_TEST_POSTGRES_URL)"
     return f"fieldscope backends: {', '.join(BACKENDS)}; PostgreSQL: {where}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Production argon2 costs ~0.3 s a hash on this machine; every `world` makes a dozen.
+    Hash parameters travel inside each hash, so verification is unaffected."""
+    import fieldscope.auth.service as auth
+
+    real = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    auth._hasher = real
 
 
 @pytest.fixture(scope="session")
