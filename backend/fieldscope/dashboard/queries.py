@@ -208,11 +208,26 @@ def cell_counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str,
 
 
 def co_observed_meetings(session: Session, scope: Scope) -> int:
+    """Meetings in scope with two or more ended sessions: the totals' co-observed meetings
+    (read from their per-meeting coverage unless the scope has dates)."""
+    if scope.date_from is None and scope.date_to is None:
+        c = MeetingCoverage
+        live_sites = select(col(Site.id)).where(
+            col(Site.study_id) == scope.study_id, col(Site.deleted_at).is_(None)
+        )
+        stmt = select(func.count()).where(
+            col(c.study_id) == scope.study_id, col(c.sessions) > 1, col(c.site_id).in_(live_sites)
+        )
+        if scope.site_id:
+            stmt = stmt.where(col(c.site_id) == scope.site_id)
+        if scope.level:
+            stmt = stmt.where(col(c.level) == scope.level)
+        return int(session.execute(stmt).scalar_one())
     per_meeting = (
         select(col(S.meeting_id))
-        .where(*session_conditions(scope))
+        .where(*session_conditions(scope), col(S.ended_at).is_not(None))
         .group_by(col(S.meeting_id))
-        .having(func.count(distinct(col(S.observer_id))) > 1)
+        .having(func.count() > 1)
         .subquery()
     )
     return int(session.execute(select(func.count()).select_from(per_meeting)).scalar_one())

@@ -133,8 +133,8 @@ class ContributionMatrix(BaseModel):
     column_totals: list[int]
     total: int
     co_observed_meetings: int = Field(
-        description="Meetings in scope observed by two or more fieldworkers: each observer's "
-        "tags are counted, so these meetings weigh more."
+        description="Meetings in scope with two or more ended sessions (the totals' "
+        "co-observed meetings): each observer's tags count, so these meetings weigh more."
     )
     excluded_participants: int = Field(
         description="Participants left out for declined or withdrawn consent."

@@ -19,14 +19,13 @@ counts it just refreshed. Consent and deleted sites are applied when reading.
 from __future__ import annotations
 
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
     String,
-    bindparam,
     delete,
     func,
     insert,
@@ -34,8 +33,9 @@ from sqlalchemy import (
     select,
     text,
     type_coerce,
-    update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
@@ -250,50 +250,25 @@ _CELL_KEY = ("study_id", "participant_id", "site_id", "level", "stage", "code_ke
 
 
 def _apply(conn: Connection, delta: dict[CellKey, int]) -> None:
-    """Add `delta` to the cells (refreshes are serialised: nobody else writes them)."""
+    """Add `delta` to the cells: one upsert, then cells that reached zero go."""
     c = ContributionCell
-    by_participant: dict[uuid.UUID, list[CellKey]] = defaultdict(list)
-    for key in delta:
-        by_participant[key[1]].append(key)
-    for chunk in _chunks(by_participant):
-        existing: dict[CellKey, int] = {}
-        for r in conn.execute(
-            select(
-                col(c.study_id),
-                col(c.participant_id),
-                col(c.site_id),
-                col(c.level),
-                col(c.stage),
-                col(c.code_key),
-                col(c.n),
-            ).where(col(c.participant_id).in_(chunk))
-        ):
-            existing[(r[0], r[1], r[2], r[3], r[4], r[5])] = r[6]
-        inserts, updates, deletes = [], [], []
-        for participant in chunk:
-            for key in by_participant[participant]:
-                n = existing.get(key, 0) + delta[key]
-                if n < 0:
-                    raise RuntimeError("dashboard counts went negative: rebuild them")
-                row = {**dict(zip(_CELL_KEY, key, strict=True)), "n": n}
-                if key not in existing:
-                    inserts.append(row)
-                elif n:
-                    updates.append(row)
-                else:
-                    deletes.append(row)
-        match = [getattr(c, k) == bindparam(f"k_{k}") for k in _CELL_KEY]
-
-        def bound(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [{f"k_{k}": v for k, v in r.items()} for r in rows]
-
-        if inserts:
-            conn.execute(insert(c), inserts)
-        if updates:
-            conn.execute(update(c).where(*match).values(n=bindparam("k_n")), bound(updates))
-        if deletes:
-            keys_only = [{k: v for k, v in r.items() if k != "k_n"} for r in bound(deletes)]
-            conn.execute(delete(c).where(*match), keys_only)
+    rows = [{**dict(zip(_CELL_KEY, key, strict=True)), "n": n} for key, n in delta.items()]
+    participants = {key[1] for key in delta}
+    upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(c)
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=list(_CELL_KEY), set_={"n": c.n + upsert.excluded.n}
+            ),
+            rows[i : i + _CHUNK],
+        )
+    for chunk in _chunks(participants):
+        negative = conn.execute(
+            select(func.count()).where(col(c.participant_id).in_(chunk), col(c.n) < 0)
+        ).scalar_one()
+        if negative:
+            raise RuntimeError("dashboard counts went negative: rebuild them")
+        conn.execute(delete(c).where(col(c.participant_id).in_(chunk), col(c.n) == 0))
 
 
 def rebuild(conn: Connection) -> None:
