@@ -30,12 +30,13 @@ from tests.factories import World
 from tests.sync.helpers import Device
 
 
-def _write(engine: Engine, world: World, title: str) -> tuple[Any, int]:
+def _write(engine: Engine, world: World, title: str, site: str = "A") -> tuple[Any, int]:
     """Open a writing transaction, add a meeting, flush (takes a cursor); do not commit."""
     s = open_session(engine, write=True)
     set_actor(s, world.pi.user_id, via="cli")
+    # Writers at different sites share no row but the cursor counter.
     meeting = Meeting(
-        study_id=world.study_id, site_id=world.site_ids["A"], level="executive", title=title
+        study_id=world.study_id, site_id=world.site_ids[site], level="executive", title=title
     )
     s.add(meeting)
     s.flush()
@@ -46,16 +47,16 @@ def _write(engine: Engine, world: World, title: str) -> tuple[Any, int]:
 
 
 class Writer(threading.Thread):
-    def __init__(self, engine: Engine, world: World, title: str) -> None:
+    def __init__(self, engine: Engine, world: World, title: str, site: str = "B") -> None:
         super().__init__(daemon=True)
-        self.engine, self.world, self.title = engine, world, title
+        self.engine, self.world, self.title, self.site = engine, world, title, site
         self.cursor: int | None = None
         self.committed_at: float | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            s, self.cursor = _write(self.engine, self.world, self.title)
+            s, self.cursor = _write(self.engine, self.world, self.title, self.site)
             s.commit()
             self.committed_at = time.monotonic()
             s.close()
@@ -102,7 +103,7 @@ def test_cursor_race_under_load(client: TestClient, world: World, engine: Engine
     def work(n: int) -> None:
         try:
             for i in range(per_writer):
-                s, _ = _write(engine, world, f"w{n}-{i}")
+                s, _ = _write(engine, world, f"w{n}-{i}", "AB"[n % 2])
                 time.sleep(rng.random() * 0.01)
                 s.commit()
                 s.close()

@@ -88,7 +88,7 @@ def pull_page(
             _LOG.cursor,
             _LOG.entity,
             _LOG.op,
-            _LOG.record_id,
+            cast(_LOG.record_id, Text),
             _LOG.version,
             cast(_LOG.data, Text),
         )
@@ -105,6 +105,9 @@ def pull_page(
             has_more = True
             break
         cur, entity, op, record_id, version, data = row
+        if len(record_id) == 32:  # SQLite keeps UUIDs as bare hex
+            h = record_id
+            record_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         item = (
             f'{{"cursor":{cur},"entity":"{entity}","op":"{op}",'
             f'"record_id":"{record_id}","version":{version},"data":{data}}}'

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from fieldscope.auth.deps import CurrentUser
 from fieldscope.common.pagination import Paging
 from fieldscope.db import SessionDep
 from fieldscope.sync import review, service
-from fieldscope.sync.http import PushRoute
+from fieldscope.sync.http import PushRoute, push_gate
 from fieldscope.sync.limits import (
     MAX_BATCH_BYTES,
     MAX_BATCH_MUTATIONS,
@@ -37,6 +37,7 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 @_push.post(
     "/sync/push",
     response_model=PushResponse,
+    dependencies=[Depends(push_gate)],
     responses={
         409: {
             "description": "seq_conflict, seq_gap (with expected_seq), "
@@ -54,11 +55,12 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 )
 def push_mutations(
     body: PushRequest, user: CurrentUser, session: SessionDep, request: Request
-) -> PushResponse:
+) -> Response:
     """Apply queued mutations exactly once, in client_seq order. Each gets an outcome:
     applied, applied_with_conflict or rejected (with a reason; the seq still advances).
     A replay of a known (client_id, client_seq, mutation_id) returns the stored outcome."""
-    return service.push(session, user, body, user_agent=request.headers.get("user-agent", ""))
+    result = service.push(session, user, body, user_agent=request.headers.get("user-agent", ""))
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 router.include_router(_push)

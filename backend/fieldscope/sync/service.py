@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from typing import Any
@@ -102,13 +103,19 @@ def _seq_gap(expected: int, got: int, last_seq: int) -> AppError:
     )
 
 
-def plan(
-    session: Session, client: SyncClient, mutations: list[Mutation]
-) -> tuple[list[tuple[Mutation, AppliedMutation]], list[Mutation], int | None]:
+@dataclass
+class Plan:
+    replays: list[tuple[Mutation, AppliedMutation]]
+    new: list[Mutation]
+    rebased: int | None  # the last seq before a gap a restore left, if any
+    hashes: dict[int, str]  # payload hash by client_seq
+
+
+def plan(session: Session, client: SyncClient, mutations: list[Mutation]) -> Plan:
     """Split the batch into replays (with their stored rows) and new mutations, in seq order.
 
     Raises 409 for a seq reused with another id or payload, a gap, or a mutation id that
-    was already used at another seq. Returns the rebase point when a restore left a gap.
+    was already used at another seq.
     """
     by_seq: dict[int, Mutation] = {}
     hashes: dict[int, str] = {}
@@ -173,16 +180,17 @@ def plan(
                 "this push was applied.",
                 extra={"client_seq": m.client_seq, "mutation_id": str(m.mutation_id)},
             )
-    return replays, new, rebased
+    return Plan(replays, new, rebased, hashes)
 
 
 def push(session: Session, user: User, req: PushRequest, *, user_agent: str = "") -> PushResponse:
     now = utcnow()
     client = bind_client(session, req.client_id, user, now)
-    replays, new, rebased = plan(session, client, req.mutations)
+    batch = plan(session, client, req.mutations)
+    new, rebased = batch.new, batch.rebased
 
     results: list[MutationResult] = []
-    for _m, row in replays:
+    for _m, row in batch.replays:
         stored = MutationResult.model_validate(row.result)
         results.append(stored.model_copy(update={"replayed": True}))
 
@@ -191,7 +199,7 @@ def push(session: Session, user: User, req: PushRequest, *, user_agent: str = ""
             # Hold the cursor lock from here: what we read for conflicts stays current.
             lock_writes(session)
         applied = Applier(session, user, client.client_id, now).run(new)
-        _store_outcomes(session, client.client_id, new, applied, now)
+        _store_outcomes(session, client.client_id, new, applied, batch.hashes, now)
         results.extend(applied)
         if rebased is not None:
             client.rebased_from_seq = rebased
@@ -220,6 +228,7 @@ def _store_outcomes(
     client_id: uuid.UUID,
     mutations: list[Mutation],
     results: list[MutationResult],
+    hashes: dict[int, str],
     now: datetime,
 ) -> None:
     rows: list[dict[str, Any]] = []
@@ -229,13 +238,29 @@ def _store_outcomes(
                 "client_id": client_id,
                 "client_seq": m.client_seq,
                 "mutation_id": m.mutation_id,
-                "payload_hash": payload_hash(m),
+                "payload_hash": hashes[m.client_seq],
                 "outcome": r.outcome,
                 "reason": r.reason,
-                "result": r.model_dump(mode="json", exclude={"replayed"}),
+                "result": _stored(r),
                 "received_at": now,
                 "device_time": m.device_time,
                 "payload": m.model_dump(mode="json") if r.outcome == "rejected" else None,
             }
         )
     session.connection().execute(_APPLIED.insert(), rows)
+
+
+def _stored(r: MutationResult) -> dict[str, Any]:
+    """The outcome as replays return it (built by hand: this runs once per mutation)."""
+    return {
+        "mutation_id": str(r.mutation_id),
+        "client_seq": r.client_seq,
+        "outcome": r.outcome,
+        "reason": r.reason,
+        "reason_code": r.reason_code,
+        "errors": r.errors,
+        "entity": r.entity,
+        "record_id": str(r.record_id),
+        "version": r.version,
+        "conflicts": [c.model_dump(mode="json") for c in r.conflicts],
+    }

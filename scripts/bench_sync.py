@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Benchmark sync: push ingest vs a raw bulk insert, pull throughput, 100 devices at once.
+
+Rerunnable, not a test. Each run builds a fresh database per backend, so numbers from one
+run are comparable with each other. Results: docs/bench-sync.md.
+
+    uv run python scripts/bench_sync.py                      # SQLite and PostgreSQL
+    uv run python scripts/bench_sync.py --backend sqlite --pull 20000
+    FIELDSCOPE_BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \\
+        uv run python scripts/bench_sync.py --backend postgresql
+
+1. Push ingest: 10,000 intervention creates in batches of 100 and of 500 through the HTTP
+   app (in-process ASGI), against a raw bulk insert, in one transaction on the same
+   database, of the same rows the push wrote (the records with their change-log, audit and
+   applied-mutation rows), and of the records alone.
+2. Pull: 100,000 changes, 1,000 per page, through the HTTP app: changes per second.
+3. 100 devices each push 100 mutations at the same moment to a served app (uvicorn on
+   127.0.0.1): errors and p50/p99 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import Table, create_engine, delete, insert, select, text
+from sqlalchemy.engine import Engine, make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend"))
+
+from fieldscope.app import create_app  # noqa: E402
+from fieldscope.audit.models import AuditEvent  # noqa: E402
+from fieldscope.auth import service as auth_service  # noqa: E402
+from fieldscope.auth.models import Membership, Role  # noqa: E402
+from fieldscope.changes import set_actor  # noqa: E402
+from fieldscope.codebook.service import seed_default_codebook  # noqa: E402
+from fieldscope.common.models import new_id  # noqa: E402
+from fieldscope.db import make_engine, transaction  # noqa: E402
+from fieldscope.meetings.models import Meeting  # noqa: E402
+from fieldscope.migrate import upgrade  # noqa: E402
+from fieldscope.observations.models import Intervention, ObservationSession  # noqa: E402
+from fieldscope.participants.models import Background, Participant  # noqa: E402
+from fieldscope.studies.models import Site, Study  # noqa: E402
+from fieldscope.sync.models import AppliedMutation, ChangeLogEntry  # noqa: E402
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+DEFAULT_PG = os.environ.get(
+    "FIELDSCOPE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+# --- databases and a study ------------------------------------------------------------------
+
+
+@contextmanager
+def database(backend: str, pg_url: str) -> Iterator[str]:
+    if backend == "sqlite":
+        tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+        try:
+            yield f"sqlite:///{tmp / 'bench.db'}"
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    name = f"bench_sync_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@dataclass
+class Device:
+    token: str
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    client_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    seq: int = 0
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "content-type": "application/json"}
+
+
+@dataclass
+class World:
+    study_id: uuid.UUID
+    version_id: uuid.UUID
+    participant_id: uuid.UUID
+    pi_token: str
+    devices: list[Device]
+
+
+def build_world(engine: Engine, users: int, devices_per_user: int) -> World:
+    # Benchmark accounts: cheap hashes (argon2 keeps its parameters in each hash).
+    auth_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with transaction(engine) as s:
+        set_actor(s, None, via="cli")
+        study = Study(name="Bench study", slug=f"bench-{uuid.uuid4().hex[:6]}")
+        s.add(study)
+        s.flush()
+        site = Site(study_id=study.id, code="A", name="Site A", target_hours=20, target_meetings=10)
+        s.add(site)
+        s.flush()
+        person = Participant(
+            study_id=study.id,
+            site_id=site.id,
+            code="A-EX-01",
+            level="executive",
+            background=Background.medicine,
+            is_clinical_leader=True,
+        )
+        s.add(person)
+        version = seed_default_codebook(s, study.id)
+        meeting = Meeting(study_id=study.id, site_id=site.id, level="executive", title="Board")
+        s.add(meeting)
+        pi = auth_service.create_user(s, "pi@bench.example", "bench password 1")
+        s.add(Membership(user_id=pi.id, study_id=study.id, role=Role.pi))
+        pi_token, _ = auth_service.issue_token(s, pi, "bench")
+        s.flush()
+        devices = []
+        for u in range(users):
+            user = auth_service.create_user(s, f"fw{u}@bench.example", "bench password 1")
+            s.add(Membership(user_id=user.id, study_id=study.id, role=Role.fieldworker))
+            s.flush()
+            for _ in range(devices_per_user):
+                token, _ = auth_service.issue_token(s, user, "bench device")
+                obs = ObservationSession(
+                    study_id=study.id,
+                    site_id=site.id,
+                    observer_id=user.id,
+                    meeting_id=meeting.id,
+                    started_at=T0,
+                    ended_at=T0 + timedelta(hours=3),
+                    duration_seconds=3 * 3600.0,
+                )
+                s.add(obs)
+                devices.append(Device(token, user.id, obs.id))
+        s.flush()
+        return World(study.id, version.id, person.id, pi_token, devices)
+
+
+def mutations(world: World, dev: Device, n: int) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(n):
+        dev.seq += 1
+        out.append(
+            {
+                "mutation_id": str(uuid.uuid4()),
+                "client_seq": dev.seq,
+                "entity": "intervention",
+                "op": "upsert",
+                "record_id": str(new_id()),
+                "base_version": None,
+                "fields": {
+                    "session_id": str(dev.session_id),
+                    "participant_id": str(world.participant_id),
+                    "codebook_version_id": str(world.version_id),
+                    "code_key": "relational",
+                    "form_key": "brokering",
+                    "offset_seconds": float(dev.seq % 10000),
+                    "quote": f"We should bring the GPs into this early, item {dev.seq}.",
+                    "note": "Synthetic benchmark data.",
+                },
+                "device_time": iso(T0 + timedelta(seconds=dev.seq)),
+            }
+        )
+    return out
+
+
+def body(dev: Device, batch: list[dict[str, Any]]) -> bytes:
+    payload = {"protocol": 1, "client_id": str(dev.client_id), "device_time": iso(T0)}
+    return json.dumps({**payload, "mutations": batch}).encode()
+
+
+# --- 1. push ingest against a raw bulk insert -------------------------------------------------
+
+_TABLES: list[Table] = [
+    Intervention.__table__,  # type: ignore[attr-defined]
+    ChangeLogEntry.__table__,  # type: ignore[attr-defined]
+    AuditEvent.__table__,  # type: ignore[attr-defined]
+    AppliedMutation.__table__,  # type: ignore[attr-defined]
+]
+
+
+def _rows_since(
+    engine: Engine, cursor: int, client_id: uuid.UUID
+) -> dict[Table, list[dict[str, Any]]]:
+    """The rows one push run wrote, read back as plain values."""
+    iv, log, audit, applied = _TABLES
+    with engine.connect() as conn:
+        log_rows = [
+            dict(r._mapping) for r in conn.execute(select(log).where(log.c.cursor > cursor))
+        ]
+        ids = [r["record_id"] for r in log_rows]
+        out: dict[Table, list[dict[str, Any]]] = {log: log_rows}
+        out[iv] = []
+        for i in range(0, len(ids), 500):
+            out[iv] += [
+                dict(r._mapping)
+                for r in conn.execute(select(iv).where(iv.c.id.in_(ids[i : i + 500])))
+            ]
+        out[audit] = []
+        for i in range(0, len(ids), 500):
+            chunk = conn.execute(select(audit).where(audit.c.entity_id.in_(ids[i : i + 500])))
+            out[audit] += [dict(r._mapping) for r in chunk]
+        out[applied] = [
+            dict(r._mapping)
+            for r in conn.execute(select(applied).where(applied.c.client_id == client_id))
+        ]
+    return out
+
+
+def raw_insert(
+    engine: Engine, rows: dict[Table, list[dict[str, Any]]], tables: list[Table]
+) -> float:
+    """Delete the rows (untimed), then time inserting them back in one transaction."""
+    iv, log, audit, applied = _TABLES
+    keys = {
+        iv: ("id", [r["id"] for r in rows[iv]]),
+        log: ("cursor", [r["cursor"] for r in rows[log]]),
+        audit: ("id", [r["id"] for r in rows[audit]]),
+        applied: ("mutation_id", [r["mutation_id"] for r in rows[applied]]),
+    }
+    with engine.begin() as conn:
+        for table in tables:
+            column, values = keys[table]
+            for i in range(0, len(values), 500):
+                conn.execute(delete(table).where(table.c[column].in_(values[i : i + 500])))
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(insert(table), rows[table])
+    return time.perf_counter() - started
+
+
+def bench_ingest(engine: Engine, world: World, total: int, batch: int) -> dict[str, Any]:
+    http = TestClient(create_app(engine))
+    dev = world.devices[0]
+    dev.client_id, dev.seq = uuid.uuid4(), 0
+    bodies = [body(dev, mutations(world, dev, batch)) for _ in range(total // batch)]
+    with engine.connect() as conn:
+        cursor = int(conn.execute(text("SELECT value FROM change_cursor")).scalar_one())
+    started = time.perf_counter()
+    for b in bodies:
+        res = http.post("/api/v1/sync/push", content=b, headers=dev.headers)
+        assert res.status_code == 200, res.text
+        assert all(r["outcome"] == "applied" for r in res.json()["results"]), res.text[:500]
+    push_s = time.perf_counter() - started
+    rows = _rows_since(engine, cursor, dev.client_id)
+    assert len(rows[_TABLES[0]]) == total and len(rows[_TABLES[1]]) == total
+    raw_all = raw_insert(engine, rows, _TABLES)
+    raw_records = raw_insert(engine, rows, _TABLES[:1])
+    return {
+        "batch": batch,
+        "push_s": push_s,
+        "push_per_s": total / push_s,
+        "raw_all_s": raw_all,
+        "raw_records_s": raw_records,
+        "ratio_all": raw_all / push_s,
+        "ratio_records": raw_records / push_s,
+    }
+
+
+# --- 2. pull ----------------------------------------------------------------------------------
+
+
+def fill_change_log(engine: Engine, world: World, want: int) -> None:
+    """Top the change log up to `want` changes with copies of real intervention snapshots."""
+    log = _TABLES[1]
+    with engine.begin() as conn:
+        have = int(conn.execute(text("SELECT count(*) FROM change_log")).scalar_one())
+        template = dict(
+            conn.execute(select(log).where(log.c.entity == "intervention").limit(1)).one()._mapping
+        )
+        last = int(conn.execute(text("SELECT value FROM change_cursor")).scalar_one())
+        rows = []
+        for i in range(want - have):
+            rid = new_id()
+            data = {**template["data"], "id": str(rid), "quote": f"Copied quote number {i}."}
+            rows.append({**template, "cursor": last + 1 + i, "record_id": rid, "data": data})
+            if len(rows) == 5000:
+                conn.execute(insert(log), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(log), rows)
+        conn.execute(text("UPDATE change_cursor SET value = :v"), {"v": last + want - have})
+
+
+def bench_pull(engine: Engine, world: World, total: int) -> dict[str, Any]:
+    fill_change_log(engine, world, total)
+    http = TestClient(create_app(engine))
+    headers = {"Authorization": f"Bearer {world.pi_token}"}
+    http.get("/api/v1/sync/pull", params={"cursor": 0, "limit": 10}, headers=headers)  # warm
+    cursor, changes, pages, size = 0, 0, 0, 0
+    started = time.perf_counter()
+    parse_s = 0.0
+    while True:
+        res = http.get(
+            "/api/v1/sync/pull", params={"cursor": cursor, "limit": 1000}, headers=headers
+        )
+        t = time.perf_counter()
+        page = res.json()  # a device parses each page too
+        parse_s += time.perf_counter() - t
+        changes += len(page["changes"])
+        size += len(res.content)
+        pages += 1
+        cursor = page["next_cursor"]
+        if not page["has_more"]:
+            break
+    elapsed = time.perf_counter() - started
+    return {
+        "changes": changes,
+        "pages": pages,
+        "mb": size / 1e6,
+        "seconds": elapsed,
+        "per_s": changes / elapsed,
+        "server_per_s": changes / (elapsed - parse_s),
+    }
+
+
+# --- 3. 100 devices at once against a served app --------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(url: str, workers: int) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "FIELDSCOPE_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "backend")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "fieldscope.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):  # bounded wait for the server to listen
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("uvicorn did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def _storm(base: str, world: World, per_device: int) -> tuple[list[float], int, float]:
+    payloads = []
+    for dev in world.devices:
+        dev.client_id, dev.seq = uuid.uuid4(), 0
+        payloads.append((dev, body(dev, mutations(world, dev, per_device))))
+    limits = httpx.Limits(max_connections=len(payloads), max_keepalive_connections=len(payloads))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+        await client.get("/api/v1/health")
+        gate = asyncio.Event()
+
+        async def one(dev: Device, payload: bytes) -> tuple[float, bool]:
+            await gate.wait()
+            t = time.perf_counter()
+            res = await client.post("/api/v1/sync/push", content=payload, headers=dev.headers)
+            took = time.perf_counter() - t
+            ok = res.status_code == 200 and all(
+                r["outcome"] == "applied" for r in res.json()["results"]
+            )
+            return took, ok
+
+        tasks = [asyncio.create_task(one(d, p)) for d, p in payloads]
+        await asyncio.sleep(0.2)
+        started = time.perf_counter()
+        gate.set()
+        results = await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+    return [t for t, _ in results], sum(not ok for _, ok in results), wall
+
+
+def bench_devices(url: str, world: World, per_device: int, workers: int) -> dict[str, Any]:
+    with served(url, workers) as base:
+        latencies, errors, wall = asyncio.run(_storm(base, world, per_device))
+    latencies.sort()
+    p99 = latencies[max(0, round(0.99 * len(latencies)) - 1)]
+    return {
+        "devices": len(latencies),
+        "errors": errors,
+        "p50": statistics.median(latencies),
+        "p99": p99,
+        "max": latencies[-1],
+        "wall": wall,
+        "workers": workers,
+    }
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    with database(backend, args.pg_url) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        world = build_world(engine, users=10, devices_per_user=args.devices // 10)
+        out: dict[str, Any] = {"backend": backend}
+        out["ingest"] = [bench_ingest(engine, world, args.mutations, b) for b in (100, 500)]
+        for r in out["ingest"]:
+            print(
+                f"[{backend}] push {args.mutations} in batches of {r['batch']}: "
+                f"{r['push_s']:.2f} s ({r['push_per_s']:.0f}/s); raw insert of the same rows "
+                f"{r['raw_all_s']:.2f} s -> {100 * r['ratio_all']:.0f}% of raw; records only "
+                f"{r['raw_records_s']:.3f} s -> {100 * r['ratio_records']:.0f}%",
+                flush=True,
+            )
+        out["devices"] = bench_devices(url, world, args.per_device, args.workers)
+        d = out["devices"]
+        print(
+            f"[{backend}] {d['devices']} devices x {args.per_device} mutations at once "
+            f"({d['workers']} worker(s)): {d['errors']} errors, p50 {d['p50']:.3f} s, "
+            f"p99 {d['p99']:.3f} s, all done in {d['wall']:.2f} s",
+            flush=True,
+        )
+        out["pull"] = bench_pull(engine, world, args.pull)
+        p = out["pull"]
+        print(
+            f"[{backend}] pull {p['changes']} changes in {p['pages']} pages ({p['mb']:.0f} MB): "
+            f"{p['seconds']:.2f} s -> {p['per_s']:.0f} changes/s "
+            f"({p['server_per_s']:.0f}/s without the client's JSON parsing)",
+            flush=True,
+        )
+        engine.dispose()
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--pg-url", default=DEFAULT_PG, help="admin URL to create a database")
+    parser.add_argument("--mutations", type=int, default=10_000)
+    parser.add_argument("--pull", type=int, default=100_000)
+    parser.add_argument("--devices", type=int, default=100)
+    parser.add_argument("--per-device", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for step 3")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    results = [run(b, args) for b in backends]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
