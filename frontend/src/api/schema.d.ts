@@ -1615,7 +1615,7 @@ export interface components {
         ContributionMatrix: {
             /**
              * Co Observed Meetings
-             * @description Meetings in scope observed by two or more fieldworkers: each observer's tags are counted, so these meetings weigh more.
+             * @description Meetings in scope with two or more ended sessions (the totals' co-observed meetings): each observer's tags count, so these meetings weigh more.
              */
             co_observed_meetings: number;
             /** Column Totals */
