@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:42:06.968154
+Create Date: 2026-11-22 04:17:18.904874
 """
 
 from collections.abc import Sequence
@@ -47,7 +47,7 @@ def upgrade() -> None:
     with op.batch_alter_table('change_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_change_log_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_change_log_record_id'), ['record_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_change_log_study_id'), ['study_id'], unique=False)
+        batch_op.create_index('ix_change_log_study_cursor', ['study_id', 'cursor'], unique=False)
 
     op.create_table('dashboard_contribution_cells',
     sa.Column('study_id', sa.Uuid(), nullable=False),
@@ -636,7 +636,7 @@ def downgrade() -> None:
     op.drop_table('dashboard_meeting_contributions')
     op.drop_table('dashboard_contribution_cells')
     with op.batch_alter_table('change_log', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_change_log_study_id'))
+        batch_op.drop_index('ix_change_log_study_cursor')
         batch_op.drop_index(batch_op.f('ix_change_log_record_id'))
         batch_op.drop_index(batch_op.f('ix_change_log_owner_id'))
 

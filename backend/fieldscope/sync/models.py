@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fieldscope.common.models import JSONType, UTCDateTime, new_id, utcnow
@@ -34,9 +34,11 @@ class ChangeLogEntry(SQLModel, table=True):
     """Every insert, update and soft delete of a syncable record, in commit order."""
 
     __tablename__ = "change_log"
+    # A pull walks one study's changes in cursor order from where the device left off.
+    __table_args__ = (Index("ix_change_log_study_cursor", "study_id", "cursor"),)
 
     cursor: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    study_id: uuid.UUID | None = Field(default=None, index=True)
+    study_id: uuid.UUID | None = None
     owner_id: uuid.UUID | None = Field(default=None, index=True)
     entity: str = Field(max_length=32)
     record_id: uuid.UUID = Field(index=True)
