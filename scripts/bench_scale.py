@@ -46,6 +46,7 @@ from fastapi.testclient import TestClient
 from scale_data import PASSWORD, generate
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import col
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGETS = {"totals_ms": 50, "matrix_ms": 200, "export_mb": 300}
@@ -106,7 +107,9 @@ def find_study(engine: Engine) -> uuid.UUID:
     from fieldscope.studies.models import Study
 
     with engine.connect() as conn:
-        found = conn.execute(select(Study.id).where(Study.slug == "national")).scalar_one()
+        found = conn.execute(
+            select(col(Study.id)).where(col(Study.slug) == "national")
+        ).scalar_one()
     return uuid.UUID(str(found))
 
 
@@ -184,14 +187,14 @@ def add_tags(engine: Engine, study_id: uuid.UUID, n: int, seed: int, sessions: i
         set_actor(s, None, via="cli")
         all_sessions = s.execute(
             select(
-                ObservationSession.id,
-                ObservationSession.site_id,
-                ObservationSession.observer_id,
-            ).where(ObservationSession.study_id == study_id)
+                col(ObservationSession.id),
+                col(ObservationSession.site_id),
+                col(ObservationSession.observer_id),
+            ).where(col(ObservationSession.study_id) == study_id)
         ).all()
         people = s.execute(
-            select(Participant.id, Participant.site_id).where(
-                Participant.study_id == study_id, Participant.is_clinical_leader.is_(True)
+            select(col(Participant.id), col(Participant.site_id)).where(
+                col(Participant.study_id) == study_id, col(Participant.is_clinical_leader).is_(True)
             )
         ).all()
         version = s.execute(text("SELECT id FROM codebook_versions LIMIT 1")).scalar_one()

@@ -104,7 +104,11 @@ class Generated:
 def _defaults(name: str) -> dict[str, Any]:
     """Python-side defaults of a table's model (Core does not apply them): rows made here
     stay valid when someone adds a column with a default to a model."""
-    model = next(m.class_ for m in SQLModel._sa_registry.mappers if m.local_table.name == name)
+    model = next(
+        m.class_
+        for m in SQLModel._sa_registry.mappers
+        if getattr(m.local_table, "name", None) == name
+    )
     out: dict[str, Any] = {}
     for key, info in model.model_fields.items():
         if info.default_factory is not None:
