@@ -315,20 +315,16 @@ def fill_change_log(engine: Engine, world: World, want: int) -> None:
         conn.execute(text("UPDATE change_cursor SET value = :v"), {"v": last + want - have})
 
 
-def bench_pull(engine: Engine, world: World, total: int) -> dict[str, Any]:
-    fill_change_log(engine, world, total)
-    http = TestClient(create_app(engine))
-    headers = {"Authorization": f"Bearer {world.pi_token}"}
-    http.get("/api/v1/sync/pull", params={"cursor": 0, "limit": 10}, headers=headers)  # warm
-    cursor, changes, pages, size = 0, 0, 0, 0
+def _pull_all(get: Any, token: str) -> dict[str, Any]:
+    """Pull everything, 1,000 per page, parsing each page as a device would."""
+    headers = {"Authorization": f"Bearer {token}"}
+    get("/api/v1/sync/pull", params={"cursor": 0, "limit": 10}, headers=headers)  # warm up
+    cursor, changes, pages, size, parse_s = 0, 0, 0, 0, 0.0
     started = time.perf_counter()
-    parse_s = 0.0
     while True:
-        res = http.get(
-            "/api/v1/sync/pull", params={"cursor": cursor, "limit": 1000}, headers=headers
-        )
+        res = get("/api/v1/sync/pull", params={"cursor": cursor, "limit": 1000}, headers=headers)
         t = time.perf_counter()
-        page = res.json()  # a device parses each page too
+        page = res.json()
         parse_s += time.perf_counter() - t
         changes += len(page["changes"])
         size += len(res.content)
@@ -345,6 +341,15 @@ def bench_pull(engine: Engine, world: World, total: int) -> dict[str, Any]:
         "per_s": changes / elapsed,
         "server_per_s": changes / (elapsed - parse_s),
     }
+
+
+def bench_pull(engine: Engine, url: str, world: World, total: int) -> dict[str, Any]:
+    """Through a served app (uvicorn, loopback), as a device pulls; and in-process (ASGI)."""
+    fill_change_log(engine, world, total)
+    with served(url, 1) as base, httpx.Client(base_url=base, timeout=120) as client:
+        out = _pull_all(client.get, world.pi_token)
+    out["in_process"] = _pull_all(TestClient(create_app(engine)).get, world.pi_token)
+    return out
 
 
 # --- 3. 100 devices at once against a served app --------------------------------------------------
@@ -458,7 +463,8 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 f"{r['raw_records_s']:.3f} s -> {100 * r['ratio_records']:.0f}%",
                 flush=True,
             )
-        out["devices"] = bench_devices(url, world, args.per_device, args.workers)
+        workers = args.workers or (1 if backend == "sqlite" else 2)
+        out["devices"] = bench_devices(url, world, args.per_device, workers)
         d = out["devices"]
         print(
             f"[{backend}] {d['devices']} devices x {args.per_device} mutations at once "
@@ -466,14 +472,14 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             f"p99 {d['p99']:.3f} s, all done in {d['wall']:.2f} s",
             flush=True,
         )
-        out["pull"] = bench_pull(engine, world, args.pull)
-        p = out["pull"]
-        print(
-            f"[{backend}] pull {p['changes']} changes in {p['pages']} pages ({p['mb']:.0f} MB): "
-            f"{p['seconds']:.2f} s -> {p['per_s']:.0f} changes/s "
-            f"({p['server_per_s']:.0f}/s without the client's JSON parsing)",
-            flush=True,
-        )
+        out["pull"] = bench_pull(engine, url, world, args.pull)
+        for where, p in (("served", out["pull"]), ("in-process", out["pull"]["in_process"])):
+            print(
+                f"[{backend}] pull {p['changes']} changes in {p['pages']} pages "
+                f"({p['mb']:.0f} MB, {where}): {p['seconds']:.2f} s -> {p['per_s']:.0f} "
+                f"changes/s ({p['server_per_s']:.0f}/s without the client's JSON parsing)",
+                flush=True,
+            )
         engine.dispose()
         return out
 
@@ -486,7 +492,13 @@ def main() -> None:
     parser.add_argument("--pull", type=int, default=100_000)
     parser.add_argument("--devices", type=int, default=100)
     parser.add_argument("--per-device", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers for step 3")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="uvicorn workers for step 3 (default: 1 for SQLite, whose writers queue in one "
+        "process, 2 for PostgreSQL, one per core)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]

@@ -95,10 +95,7 @@ def pull_page(
     # Merging per-study walks keeps every page an index range scan, however many changes
     # other studies have; a single OR-ed query makes the planner sort the whole log.
     streams = [session.execute(q).all() for q in _page_queries(vis, user.id, cursor, limit)]
-    if len(streams) == 1:
-        rows = streams[0]
-    else:
-        rows = list(heapq.merge(*streams, key=itemgetter(0)))
+    rows = streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=itemgetter(0)))
     parts: list[str] = []
     size = 0
     next_cursor = cursor

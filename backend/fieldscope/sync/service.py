@@ -195,8 +195,11 @@ def push(session: Session, user: User, req: PushRequest, *, user_agent: str = ""
         results.append(stored.model_copy(update={"replayed": True}))
 
     if new:
-        if not is_sqlite(session.connection()):
-            # Hold the cursor lock from here: what we read for conflicts stays current.
+        edits = any(m.op == "delete" or m.base_version is not None for m in new)
+        if edits and not is_sqlite(session.connection()):
+            # Edits take the cursor lock before reading, so what they compare against for
+            # conflicts stays current. A batch of creates takes it when it flushes, and
+            # checks its records meanwhile alongside other pushes.
             lock_writes(session)
         applied = Applier(session, user, client.client_id, now).run(new)
         _store_outcomes(session, client.client_id, new, applied, batch.hashes, now)
