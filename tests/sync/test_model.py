@@ -15,7 +15,7 @@ app (a new app instance on the same database). At quiescence:
 CI runs a modest number of histories. Locally:
     FIELDSCOPE_SYNC_EXAMPLES=2000 uv run pytest tests/sync/test_model.py --hypothesis-seed=7
 A failure prints the shortest failing history (every step and nemesis event) and a
-`@reproduce_failure` blob that replays it exactly.
+`@reproduce_failure(...)` line: put it above `class SyncModel` to replay it exactly.
 """
 
 from __future__ import annotations
