@@ -23,6 +23,7 @@ from fieldscope.codebook.schemas import (
     VersionState,
 )
 from fieldscope.common.models import Record, utcnow
+from fieldscope.common.records import apply_patch, get_live
 from fieldscope.common.validation import validate_record
 from fieldscope.errors import AppError, conflict, invalid, not_found
 from fieldscope.registry import EntitySpec, register
@@ -309,10 +310,7 @@ def list_versions(session: Session, study_id: uuid.UUID) -> list[CodebookVersion
 
 
 def get_version(session: Session, study_id: uuid.UUID, version_id: uuid.UUID) -> CodebookVersion:
-    row = session.get(CodebookVersion, version_id)
-    if row is None or row.study_id != study_id or row.deleted_at is not None:
-        raise not_found("Codebook version")
-    return row
+    return get_live(session, CodebookVersion, study_id, version_id, "Codebook version")
 
 
 def version_detail(session: Session, version: CodebookVersion) -> VersionDetail:
@@ -435,8 +433,7 @@ def add_code(session: Session, actor: User, version: CodebookVersion, body: Code
 
 
 def update_code(session: Session, actor: User, row: Code, body: CodeUpdate) -> Code:
-    for name in body.model_fields_set:
-        setattr(row, name, getattr(body, name))
+    apply_patch(row, body)
     check_code(session, row, actor, False)
     session.add(row)
     _flush(session)

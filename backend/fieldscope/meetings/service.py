@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from fieldscope.auth.models import Role, User
 from fieldscope.changes import changed_fields
 from fieldscope.common.models import Record, utcnow
+from fieldscope.common.records import apply_patch, get_live
 from fieldscope.common.validation import validate_record
 from fieldscope.errors import AppError, conflict, forbidden, invalid, not_found
 from fieldscope.meetings.models import Meeting, MeetingAttendee
@@ -202,10 +203,7 @@ register(EntitySpec("meeting_attendee", MeetingAttendee, ATTENDEE_WRITABLE, chec
 
 
 def get_meeting(session: Session, study_id: uuid.UUID, meeting_id: uuid.UUID) -> Meeting:
-    row = session.get(Meeting, meeting_id)
-    if row is None or row.study_id != study_id or row.deleted_at is not None:
-        raise not_found("Meeting")
-    return row
+    return get_live(session, Meeting, study_id, meeting_id, "Meeting")
 
 
 def create_meeting(
@@ -219,8 +217,7 @@ def create_meeting(
 
 
 def update_meeting(session: Session, actor: User, row: Meeting, body: MeetingUpdate) -> Meeting:
-    for name in body.model_fields_set:
-        setattr(row, name, getattr(body, name))
+    apply_patch(row, body)
     check_meeting(session, row, actor, False)
     session.add(row)
     session.flush()

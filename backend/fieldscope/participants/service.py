@@ -23,8 +23,9 @@ from sqlmodel import Session, col, select
 from fieldscope.auth.models import Role, User
 from fieldscope.changes import changed_fields
 from fieldscope.common.models import Record, utcnow
+from fieldscope.common.records import apply_patch, get_live
 from fieldscope.common.validation import validate_record
-from fieldscope.errors import AppError, conflict, forbidden, invalid, not_found
+from fieldscope.errors import AppError, conflict, forbidden, invalid
 from fieldscope.meetings.models import MeetingAttendee
 from fieldscope.observations.models import Intervention
 from fieldscope.participants.models import Consent, Participant
@@ -193,10 +194,7 @@ register(EntitySpec("participant", Participant, WRITABLE, check_participant))
 def get_participant(
     session: Session, study_id: uuid.UUID, participant_id: uuid.UUID
 ) -> Participant:
-    row = session.get(Participant, participant_id)
-    if row is None or row.study_id != study_id or row.deleted_at is not None:
-        raise not_found("Participant")
-    return row
+    return get_live(session, Participant, study_id, participant_id, "Participant")
 
 
 def create_participant(
@@ -219,8 +217,7 @@ def update_participant(
             "consent_date",
             "consent_date_required",
         )
-    for name in sent:
-        setattr(row, name, getattr(body, name))
+    apply_patch(row, body)
     check_participant(session, row, actor, False)
     session.add(row)
     flush_unique(session, f"Pseudonym code '{row.code}' is already used.", "duplicate_code")

@@ -11,6 +11,7 @@ from fieldscope.auth.models import Membership, Role, User
 from fieldscope.changes import changed_fields
 from fieldscope.codebook.service import seed_default_codebook
 from fieldscope.common.models import Record, utcnow
+from fieldscope.common.records import apply_patch
 from fieldscope.common.validation import validate_record
 from fieldscope.errors import AppError, conflict, forbidden, invalid, not_found
 from fieldscope.meetings.models import Meeting
@@ -129,8 +130,7 @@ def create_study(session: Session, actor: User, body: StudyCreate) -> Study:
 
 
 def update_study(session: Session, actor: User, study: Study, body: StudyUpdate) -> Study:
-    for name in body.model_fields_set:
-        setattr(study, name, getattr(body, name))
+    apply_patch(study, body)
     check_study(session, study, actor, False)
     session.add(study)
     flush_unique(session, f"Another study already uses the slug '{study.slug}'.", "slug_taken")
@@ -167,8 +167,7 @@ def create_site(session: Session, actor: User, study_id: uuid.UUID, body: SiteCr
 
 
 def update_site(session: Session, actor: User, site: Site, body: SiteUpdate) -> Site:
-    for name in body.model_fields_set:
-        setattr(site, name, getattr(body, name))
+    apply_patch(site, body)
     check_site(session, site, actor, False)
     session.add(site)
     flush_unique(session, f"This study already has a site '{site.code}'.", "duplicate_site_code")
