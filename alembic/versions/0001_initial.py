@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:17:18.904874
+Create Date: 2026-11-22 04:27:50.047705
 """
 
 from collections.abc import Sequence
@@ -36,7 +36,7 @@ def upgrade() -> None:
     sa.Column('record_id', sa.Uuid(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('op', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('changed_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('actor_id', sa.Uuid(), nullable=True),
     sa.Column('mutation_id', sa.Uuid(), nullable=True),

@@ -425,3 +425,25 @@ def test_create_update_delete_roundtrip(client: TestClient, world: World, engine
     assert [r["version"] for r in res] == [1, 2, 2]  # deleting a tombstone changes nothing
     rows = log_rows(engine, record_id=other_session)
     assert [r.op for r in rows] == ["upsert", "delete"]
+
+
+def test_refused_optimistic_pass_leaves_no_misattribution(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """A PI deletes a session (its interventions go with it) and, in the same push, edits one
+    of those interventions, which is then refused. The cascade's change-log rows belong to
+    the delete, never to the refused edit (a regression the model test found)."""
+    dev = Device(client, world.fw)
+    _, session_id = observed_meeting(dev, world)
+    child = new_id()
+    dev.push(dev.mutation("intervention", child, intervention_fields(world, session_id)))
+    pi = Device(client, world.pi)
+    delete = pi.mutation("observation_session", session_id, {}, op="delete", base_version=1)
+    edit = pi.mutation("intervention", child, {"quote": "too late"}, base_version=1)
+    res = pi.push(delete, edit)
+    assert [r["outcome"] for r in res] == ["applied", "rejected"]
+    assert res[1]["reason_code"] == "session_deleted"
+    rows = log_rows(engine, record_id=child)
+    assert [r.op for r in rows] == ["upsert", "delete"]
+    assert rows[-1].mutation_id == uuid.UUID(delete["mutation_id"])
+    assert log_rows(engine, mutation_id=uuid.UUID(edit["mutation_id"])) == []

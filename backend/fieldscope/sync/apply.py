@@ -129,8 +129,11 @@ class Applier:
         self.by_record.clear()
 
     def _preload(self, mutations: list[Mutation]) -> None:
-        """Load every targeted record with one query per entity."""
+        """Start a pass: forget the last one, load every targeted record (a query per entity)."""
         self.records.clear()
+        # A refused pass leaves the ids it mapped: they would misattribute the next pass's
+        # change-log rows (say, a cascade) to a mutation that never took effect.
+        self.by_record.clear()
         ids: dict[str, set[uuid.UUID]] = defaultdict(set)
         for m in mutations:
             ids[m.entity].add(m.record_id)

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from fieldscope.common.models import JSONType, UTCDateTime, new_id, utcnow
@@ -44,7 +44,8 @@ class ChangeLogEntry(SQLModel, table=True):
     record_id: uuid.UUID = Field(index=True)
     version: int
     op: str = Field(max_length=8)  # upsert, delete
-    data: dict[str, Any] = Field(sa_type=JSONType)
+    # Plain json on PostgreSQL too (not jsonb): a pull splices the stored text as it is.
+    data: dict[str, Any] = Field(sa_type=JSON)
     changed_fields: list[str] = Field(default_factory=list, sa_type=JSONType)
     actor_id: uuid.UUID | None = None
     mutation_id: uuid.UUID | None = None

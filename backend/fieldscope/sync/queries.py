@@ -14,7 +14,7 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, or_, select
+from sqlalchemy import Select, Text, cast, or_, select, text
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -94,7 +94,14 @@ def pull_page(
     vis = visibility(session, user)
     # Merging per-study walks keeps every page an index range scan, however many changes
     # other studies have; a single OR-ed query makes the planner sort the whole log.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # Until the statistics catch up with a fast-growing study, PostgreSQL may sort every
+        # remaining change of the study for each page: only an ordered index walk will do.
+        session.execute(text("SET LOCAL enable_sort = off"))
     streams = [session.execute(q).all() for q in _page_queries(vis, user.id, cursor, limit)]
+    if postgres:
+        session.execute(text("SET LOCAL enable_sort = on"))
     rows = streams[0] if len(streams) == 1 else list(heapq.merge(*streams, key=itemgetter(0)))
     parts: list[str] = []
     size = 0
