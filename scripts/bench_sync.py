@@ -59,7 +59,7 @@ from fieldscope.db import make_engine, transaction  # noqa: E402
 from fieldscope.meetings.models import Meeting  # noqa: E402
 from fieldscope.migrate import upgrade  # noqa: E402
 from fieldscope.observations.models import Intervention, ObservationSession  # noqa: E402
-from fieldscope.participants.models import Background, Participant  # noqa: E402
+from fieldscope.participants.models import Background, Level, Participant  # noqa: E402
 from fieldscope.studies.models import Site, Study  # noqa: E402
 from fieldscope.sync.models import AppliedMutation, ChangeLogEntry  # noqa: E402
 
@@ -134,13 +134,13 @@ def build_world(engine: Engine, users: int, devices_per_user: int) -> World:
             study_id=study.id,
             site_id=site.id,
             code="A-EX-01",
-            level="executive",
+            level=Level.executive,
             background=Background.medicine,
             is_clinical_leader=True,
         )
         s.add(person)
         version = seed_default_codebook(s, study.id)
-        meeting = Meeting(study_id=study.id, site_id=site.id, level="executive", title="Board")
+        meeting = Meeting(study_id=study.id, site_id=site.id, level=Level.executive, title="Board")
         s.add(meeting)
         pi = auth_service.create_user(s, "pi@bench.example", "bench password 1")
         s.add(Membership(user_id=pi.id, study_id=study.id, role=Role.pi))
@@ -266,7 +266,9 @@ def bench_ingest(engine: Engine, world: World, total: int, batch: int) -> dict[s
     http = TestClient(create_app(engine))
     dev = world.devices[0]
     dev.client_id, dev.seq = uuid.uuid4(), 0
-    bodies = [body(dev, mutations(world, dev, batch)) for _ in range(total // batch)]
+    pushes = max(1, total // batch)
+    total = pushes * batch
+    bodies = [body(dev, mutations(world, dev, batch)) for _ in range(pushes)]
     with engine.connect() as conn:
         cursor = int(conn.execute(text("SELECT value FROM change_cursor")).scalar_one())
     started = time.perf_counter()
