@@ -27,6 +27,20 @@ const STORED = arg('stored', 5000);
 const PORT = arg('port', 20000 + ((process.pid + 7) % 20000));
 const TAP_GAP_MS = arg('tap-gap-ms', 150);
 const BASE = `http://127.0.0.1:${PORT}`;
+const PROFILE = process.argv.includes('--profile');
+
+// Self time per function over the tap loop (CPU profile), the 25 heaviest, for --profile.
+function topFunctions(profile) {
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const key = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  return [...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, ms]) => `${ms.toFixed(1)} ms  ${k}`);
+}
 const BUDGET = { initial_js_gzip_kb: 100, tap_commit_p95_ms: 16, offline_cold_reload_ms: 1000 };
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -146,6 +160,8 @@ async function main() {
     const buttons = ['Analytical insight', 'Representation', 'Translation and communication', 'Relational'];
     const boxes = [];
     for (const name of buttons) boxes.push(await page.getByRole('button', { name: new RegExp(`^${name}`) }).boundingBox());
+    const cdp = PROFILE ? await context.newCDPSession(page) : null;
+    if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 100 }); await cdp.send('Profiler.start'); }
     for (let i = 0; i < TAPS; i++) {
       const box = boxes[i % 4];
       if (i % 2) await page.keyboard.press(String((i % 4) + 1));
@@ -154,6 +170,7 @@ async function main() {
       // A brisk human cadence (several taps a second), so each tap meets a settled screen.
       await page.waitForTimeout(TAP_GAP_MS);
     }
+    if (cdp) report.profile_top = topFunctions((await cdp.send('Profiler.stop')).profile);
     const taps = await page.evaluate(() => window.__fieldscopeTapMs);
     const phases = await page.evaluate(() => window.__fieldscopeTapPhases);
     const waits = phases.map((p) => p.wait);

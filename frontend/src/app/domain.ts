@@ -173,12 +173,10 @@ export async function tag(s: Session, participantId: string, versionId: string, 
   let committedAt = 0;
   // One transaction, one commit: the tag, its outbox entry and the undo note.
   const write = (guessSeq: boolean): Promise<unknown> =>
-    db.transaction('rw', [db.meta, db.records, db.outbox], (tx) => {
-      tx.idbtrans.addEventListener('complete', () => { committedAt = performance.now(); });
-      return Promise.all([
-        save({ entity: 'intervention', id, isNew: true, fields }, guessSeq),
-        rememberUndo(s.id, { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null }),
-      ]);
+    mutate(db, { entity: 'intervention', id, isNew: true, fields }, {
+      guessSeq,
+      meta: [{ key: `undo:${s.id}`, value: { label: `Tag ${code.label}`, entity: 'intervention', id, restore: null } satisfies Undo }],
+      onCommitted: (at) => { committedAt = at; },
     });
   try {
     await write(true);
@@ -190,6 +188,7 @@ export async function tag(s: Session, participantId: string, versionId: string, 
     if (!isStaleSeq(e)) console.info('fieldscope: retrying a tag after', e);
     await write(false);
   }
+  engine.nudge();
   return { id, committedAt: committedAt || performance.now() };
 }
 

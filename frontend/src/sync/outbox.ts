@@ -1,6 +1,7 @@
 /** The outbox: every local change and its outbox entry are written in one transaction,
  *  with a gap-free client_seq taken in that same transaction. */
-import type { FieldscopeDB } from './db';
+import Dexie from 'dexie';
+import type { FieldscopeDB, MetaRow } from './db';
 import { uuid4 } from './ids';
 import { baseVersion, entriesFor, parentOf, rebase, refresh } from './records';
 import type { Fields, Op, OutboxEntry, PushResult, WritableEntity } from './types';
@@ -62,13 +63,25 @@ function newEntry(clientId: string, seq: number, change: LocalChange, op: Op, ba
   };
 }
 
-/** Record one change locally and queue it, atomically. Returns the queued entry.
- *  With `guessSeq` (creates on the tap path), the writes are sent together with the reads that
- *  check the guessed seq, saving a round trip; a wrong guess throws StaleSeq (nothing written). */
-export async function mutate(db: FieldscopeDB, change: LocalChange, opts: { guessSeq?: boolean } = {}): Promise<OutboxEntry> {
+export interface MutateOptions {
+  /** Creates on the tap path: send the writes together with the reads that check a guessed
+   *  seq, saving a round trip; a wrong guess throws StaleSeq (nothing written). */
+  guessSeq?: boolean;
+  /** More meta rows (an undo note) to write in the same transaction. */
+  meta?: MetaRow[];
+  /** Called with the moment IndexedDB committed (the `complete` event's timestamp). */
+  onCommitted?: (at: number) => void;
+}
+
+/** Record one change locally and queue it, atomically. Returns the queued entry. */
+export async function mutate(db: FieldscopeDB, change: LocalChange, opts: MutateOptions = {}): Promise<OutboxEntry> {
   const op = change.op ?? 'upsert';
   const guess = opts.guessSeq && change.isNew && op === 'upsert' ? guesses.get(db) : undefined;
-  const entry = await db.transaction('rw', [db.meta, db.records, db.outbox], async () => {
+  const outermost = !Dexie.currentTransaction;
+  const entry = await db.transaction('rw', [db.meta, db.records, db.outbox], async (tx) => {
+    const { onCommitted } = opts;
+    if (onCommitted) tx.idbtrans.addEventListener('complete', (ev) => onCommitted(ev.timeStamp), { once: true });
+    const extra = (opts.meta ?? []).map((row) => db.meta.put(row));
     if (guess) {
       const reads = db.meta.bulkGet(['client_id', 'next_seq']);
       const e = newEntry(guess.clientId, guess.next, change, op, null);
@@ -77,10 +90,18 @@ export async function mutate(db: FieldscopeDB, change: LocalChange, opts: { gues
         db.outbox.add(e),
         db.meta.put({ key: 'next_seq', value: guess.next + 1 }),
         db.records.add({ entity: change.entity, id: change.id, parent: parentOf(change.entity, data), server: null, data, gone: 0 }),
+        ...extra,
       ]);
-      writes.catch(() => undefined); // a clash is reported as StaleSeq below
+      let refused = false;
+      writes.catch(() => { refused = true; }); // a clash is reported as StaleSeq below
       const [clientRow, seqRow] = await reads;
       if (clientRow?.value !== guess.clientId || (seqRow?.value ?? 1) !== guess.next) throw new StaleSeq('seq moved');
+      // Every write is sent and the guess holds: commit now, instead of after each write's
+      // success event has waited its turn on a main thread busy drawing the tap. A write refused
+      // before reaching IndexedDB (a hook, a bad key) has rejected by now and aborts instead;
+      // none of these writes can clash later (fresh ids, and no entry exists at or after
+      // next_seq), and storage failures abort the commit itself.
+      if (outermost && !refused) commitNow(tx.idbtrans);
       await writes;
       return e;
     }
@@ -99,6 +120,7 @@ export async function mutate(db: FieldscopeDB, change: LocalChange, opts: { gues
     const server = existing?.server ?? null;
     const data = rebase(server, [...earlier, e], change.id);
     await Promise.all([
+      ...extra,
       db.outbox.add(e),
       db.meta.put({ key: 'next_seq', value: seq + 1 }),
       !data
@@ -111,6 +133,14 @@ export async function mutate(db: FieldscopeDB, change: LocalChange, opts: { gues
   });
   guesses.set(db, { clientId: entry.client_id, next: entry.client_seq + 1 });
   return entry;
+}
+
+function commitNow(t: IDBTransaction): void {
+  try {
+    t.commit(); // not in every browser: there, the transaction commits on its own a little later
+  } catch {
+    /* already committing */
+  }
 }
 
 /** Record the server's outcome for each mutation it answered. Nothing else ends an entry. */

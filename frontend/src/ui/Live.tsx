@@ -217,6 +217,9 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
                   }}
                   // Keep focus where it is on a tap: no focus change to restyle mid-write.
                   onMouseDown={(e) => e.preventDefault()}
+                  // The tap is handled on pointerup: cancel the mouse events and click the browser
+                  // would synthesise from it, and the frames they cost while the write is in flight.
+                  onTouchEnd={(e) => { if (e.cancelable) e.preventDefault(); }}
                   aria-keyshortcuts={String(n + 1)}
                 >
                   <span class="key" aria-hidden="true">{n + 1}</span>

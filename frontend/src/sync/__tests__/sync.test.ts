@@ -68,6 +68,26 @@ describe('outbox', () => {
     other.close();
   });
 
+  it('writes extra meta rows (the undo note) in the same transaction, guessed seq or not', async () => {
+    const create = (guessSeq: boolean, label: string) => {
+      let committedAt = 0;
+      const done = mutate(db, { entity: 'intervention', id: uuid7(), isNew: true, fields: { session_id: 's' } },
+        { guessSeq, meta: [{ key: 'undo:s', value: label }], onCommitted: (t) => { committedAt = t; } });
+      return done.then((e) => ({ e, committedAt }));
+    };
+    const first = await create(false, 'one');
+    expect(first.committedAt).toBeGreaterThan(0);
+    expect((await db.meta.get('undo:s'))?.value).toBe('one');
+    const second = await create(true, 'two'); // the tap path: guessed seq, explicit commit
+    expect(second.e.client_seq).toBe(2);
+    expect((await db.meta.get('undo:s'))?.value).toBe('two');
+    db.outbox.hook('creating', () => { throw new Error('disk full'); });
+    await expect(create(true, 'three')).rejects.toThrow('disk full');
+    expect((await db.meta.get('undo:s'))?.value).toBe('two'); // nothing of a failed tap lands
+    expect((await db.meta.get('next_seq'))?.value).toBe(3);
+    expect(await db.records.count()).toBe(2);
+  });
+
   it('bases edits on the last pulled copy, not on our own unconfirmed edits', async () => {
     const id = uuid7();
     const a = await mutate(db, { entity: 'observation_session', id, fields: { meeting_id: 'm', started_at: 't0', pauses: [] } });
