@@ -16,6 +16,8 @@ export interface Seed {
   users: Record<'fw' | 'fw2' | 'pi', { id: string; email: string }>;
   static_dir: string;
   base_url: string;
+  /** The synthetic demo study (backend/fieldscope/demo), its accounts signing in with `password`. */
+  demo: { study_id: string; users: Record<'pi' | 'fw1' | 'fw2' | 'analyst', { email: string; display_name: string }> };
   password: string;
 }
 

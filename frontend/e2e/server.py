@@ -45,6 +45,7 @@ def main() -> None:
     engine = get_engine()
     upgrade(engine)
     info = seed(engine)
+    info["demo"] = demo(engine)
     info.update(static_dir=str(static), base_url=f"http://127.0.0.1:{args.port}", password=PASSWORD)
     (work / "seed.json").write_text(json.dumps(info, indent=1))
     uvicorn.run(create_app(engine), host="127.0.0.1", port=args.port, log_level="warning")
@@ -97,6 +98,18 @@ def seed(engine: object) -> dict[str, object]:
             s.add(Membership(user_id=user.id, study_id=study.id, role=role))
             out["users"][key] = {"id": str(user.id), "email": email}  # type: ignore[index]
     return out
+
+
+def demo(engine: object) -> dict[str, object]:
+    """The synthetic demo study (its PI, analyst and fieldworkers sign in with PASSWORD): the
+    dashboard screens read its figures, which add up to the reference study's."""
+    from fieldscope.demo.loader import load_demo
+
+    result = load_demo(engine, PASSWORD)  # type: ignore[arg-type]
+    return {
+        "study_id": str(result.study_id),
+        "users": {a.key: {"email": a.email, "display_name": a.display_name} for a in result.accounts},
+    }
 
 
 if __name__ == "__main__":

@@ -10,10 +10,20 @@ export type Route =
   | { name: 'summary'; id: string }
   | { name: 'totals' }
   | { name: 'sync' }
-  | { name: 'study' };
+  | { name: 'study' }
+  | { name: 'dashboard'; view: DashView; query: string };
+
+/** The PI and analyst dashboard's screens (src/ui/dashboard/). */
+export const DASH_VIEWS = ['progress', 'participants', 'contributions', 'quality', 'consent', 'agreement'] as const;
+export type DashView = (typeof DASH_VIEWS)[number];
+
+export function dashHref(view: DashView, query: string): string {
+  return `#/dashboard/${view}${query ? `?${query}` : ''}`;
+}
 
 export function parse(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
+  const parts = path.split('/').filter(Boolean);
   const [a, b, c] = parts;
   if (a === 'meetings' && b === 'new') return { name: 'meeting-new' };
   if (a === 'meetings' && b) return { name: 'meeting', id: b };
@@ -22,6 +32,10 @@ export function parse(hash: string): Route {
   if (a === 'totals') return { name: 'totals' };
   if (a === 'sync') return { name: 'sync' };
   if (a === 'study') return { name: 'study' };
+  if (a === 'dashboard') {
+    const view = (DASH_VIEWS as readonly string[]).includes(b ?? '') ? (b as DashView) : 'progress';
+    return { name: 'dashboard', view, query };
+  }
   return { name: 'meetings' };
 }
 
@@ -31,6 +45,7 @@ export function href(route: Route): string {
     case 'meeting': return `#/meetings/${route.id}`;
     case 'session': return `#/sessions/${route.id}`;
     case 'summary': return `#/sessions/${route.id}/summary`;
+    case 'dashboard': return dashHref(route.view, route.query);
     default: return `#/${route.name}`;
   }
 }

@@ -1,7 +1,7 @@
 /** What is always on screen: where you are, the sync state, pending changes, "Sync now". */
 import { db, engine, useLive, useMeta, usePending, useRejected, useStatus, type Auth } from '../app/store';
 import { one, type Study } from '../app/domain';
-import { href } from '../app/router';
+import { dashHref, href } from '../app/router';
 
 function ago(iso: string | null | undefined): string {
   if (!iso) return 'never';
@@ -9,6 +9,12 @@ function ago(iso: string | null | undefined): string {
   if (s < 60) return 'just now';
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   return new Date(iso).toLocaleString(undefined, { hour: '2-digit', minute: '2-digit', day: 'numeric', month: 'short' });
+}
+
+/** PIs and analysts of the chosen study read the dashboard (an online view). */
+export function dashboardRole(auth: Auth, studyId: string | undefined): 'pi' | 'analyst' | null {
+  const role = auth.user.memberships.find((m) => m.study_id === studyId)?.role;
+  return role === 'pi' || role === 'analyst' ? role : null;
 }
 
 const NAV = [
@@ -42,6 +48,9 @@ export function SyncBar({ auth, studyId, route }: { auth: Auth; studyId: string 
         {NAV.map((n) => (
           <a key={n.name} href={href({ name: n.name })} aria-current={route === n.name ? 'page' : undefined}>{n.label}</a>
         ))}
+        {dashboardRole(auth, studyId) && (
+          <a href={dashHref('progress', '')} aria-current={route === 'dashboard' ? 'page' : undefined}>Dashboard</a>
+        )}
       </nav>
       <div class="sync" role="status" aria-live="polite" data-testid="sync-status">
         <span class={`dot ${tone}`} aria-hidden="true" />
