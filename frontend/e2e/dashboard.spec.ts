@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, axe, capture, seed, synced } from './helpers';
 
-type Who = 'pi' | 'fw1' | 'analyst';
+type Who = 'pi' | 'fw1' | 'fw2' | 'analyst';
 
 async function signInDemo(page: Page, who: Who): Promise<void> {
   const s = seed();
@@ -97,11 +97,11 @@ test('a PI reads every dashboard screen, filters, and withdraws consent', async 
   await dashNav(page, 'Participants').click();
   await expect(page.getByRole('heading', { name: 'Participants', level: 1 })).toBeVisible();
   const table1 = page.getByTestId('table1');
-  const row = async (level: string): Promise<number[]> => (await table1.locator(`tr[data-level="${level}"] td`).allInnerTexts()).map(Number);
-  expect(await row('executive')).toEqual([2, 1, 1, 4]);
-  expect(await row('thematic')).toEqual([3, 3, 2, 8]);
-  expect(await row('project')).toEqual([5, 6, 2, 13]);
-  expect(await row('total')).toEqual([10, 10, 5, 25]);
+  const row = (level: string) => table1.locator(`tr[data-level="${level}"] td`);
+  await expect(row('executive')).toHaveText(['2', '1', '1', '4']);
+  await expect(row('thematic')).toHaveText(['3', '3', '2', '8']);
+  await expect(row('project')).toHaveText(['5', '6', '2', '13']);
+  await expect(row('total')).toHaveText(['10', '10', '5', '25']);
   await capture(page, 'dash-02-participants');
 
   // --- contributions: the matrix, another dimension, a filter ---------------------------------
@@ -137,14 +137,40 @@ test('a PI reads every dashboard screen, filters, and withdraws consent', async 
   await expect(page.getByTestId('matrix-total')).toHaveText(String(all.total));
   await capture(page, 'dash-04-contributions-level');
 
-  // --- data quality: seven checks with the server's counts ------------------------------------
+  // --- data quality: seven checks with the server's counts; the PI resolves a conflict ---------
+  // Findings to review: a fieldworker's participant stub, and two fieldworkers' offline edits of
+  // one meeting's title (the second, from a clock an hour ahead, wins and leaves a conflict).
+  const sid = seed().demo.study_id;
+  const [fw1, fw2] = [await demoToken(request, 'fw1'), await demoToken(request, 'fw2')];
+  const siteA = totals.sites.find((x) => x.code === 'A') as unknown as { site_id: string };
+  const stub = await request.post(`/api/v1/studies/${sid}/participants`, {
+    headers: { Authorization: `Bearer ${fw1}` },
+    data: { site_id: siteA.site_id, code: 'A-PR-99', role_title: 'Physiotherapy lead', level: 'project', background: 'other_clinical' },
+  });
+  expect(stub.status(), await stub.text()).toBe(201);
+  const meeting = (await get<{ items: { id: string; version: number }[] }>(request, fw1, '/meetings?limit=1')).items[0]!;
+  for (const [tok2, title, ahead] of [[fw1, 'Partnership Board (fw1)', 0], [fw2, 'Partnership Board (fw2)', 3600]] as const) {
+    const at = new Date(Date.now() + ahead * 1000).toISOString();
+    const res = await request.post('/api/v1/sync/push', {
+      headers: { Authorization: `Bearer ${tok2}` },
+      data: { protocol: 1, client_id: crypto.randomUUID(), device_time: at, mutations: [{ mutation_id: crypto.randomUUID(), client_seq: 1, entity: 'meeting', op: 'upsert', record_id: meeting.id, base_version: meeting.version, fields: { title }, device_time: at }] },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+  }
   await dashNav(page, 'Data quality').click();
   await expect(page.getByRole('heading', { name: 'Data quality', level: 1 })).toBeVisible();
   const quality = await get<Record<string, { count: number }>>(request, tok, '/dashboard/quality');
   const checks = { open: 'open_sessions', long: 'long_sessions', overlap: 'overlapping_sessions', skew: 'clock_skew', unsynced: 'unsynced_devices', conflicts: 'unresolved_conflicts', stubs: 'pending_participants' };
   await expect(page.locator('[data-testid^="check-"]')).toHaveCount(7);
   for (const [id, key] of Object.entries(checks)) await expect(page.getByTestId(`count-${id}`)).toHaveText(String(quality[key]!.count));
+  expect([quality['unresolved_conflicts']!.count, quality['pending_participants']!.count]).toEqual([1, 1]);
+  expect(quality['clock_skew']!.count).toBeGreaterThanOrEqual(1);
+  await expect(page.getByTestId('check-stubs')).toContainText('A-PR-99');
+  await expect(page.getByTestId('conflict-review')).toContainText('Partnership Board (fw1)');
   await capture(page, 'dash-05-quality');
+  await desktop(page, 'dash-05-quality');
+  await page.getByTestId('conflict-review').getByRole('button', { name: 'Keep current' }).click();
+  await expect(page.getByTestId('count-conflicts')).toHaveText('0');
 
   // --- consent: withdraw A-EX-01 (confirmed), and their counts leave the matrix ----------------
   await dashNav(page, 'Consent').click();

@@ -67,7 +67,7 @@ export function Consent({ studyId, auth, query, setQuery, isPI, sites }: ScreenP
           const rows = [...page.items].sort((a, b) => a.code.localeCompare(b.code));
           return (
             <Scroll label="Participants and their consent">
-              <table data-testid="consent-table">
+              <table class="consent-table" data-testid="consent-table">
                 <caption class="sr-only">Participants and their consent</caption>
                 <thead>
                   <tr><th scope="col">Participant</th><th scope="col">Site</th><th scope="col">Level</th><th scope="col">Role</th><th scope="col">Consent</th>{isPI && <th scope="col"><span class="sr-only">Action</span></th>}</tr>

@@ -7,10 +7,10 @@ import { Filters, Heatmap, levelName, scopeQuery, Status, useApi } from './chart
 type ContributionMatrix = components['schemas']['ContributionMatrix'];
 
 const DIMENSIONS = [
-  { key: 'participant', label: 'Participant', head: 'Participant' },
-  { key: 'level', label: 'Level', head: 'Level' },
-  { key: 'site', label: 'Site', head: 'Site' },
-  { key: 'stage', label: 'Stage of change', head: 'Stage of change' },
+  { key: 'participant', label: 'Participant', head: 'Participant', plural: 'participants' },
+  { key: 'level', label: 'Level', head: 'Level', plural: 'levels' },
+  { key: 'site', label: 'Site', head: 'Site', plural: 'sites' },
+  { key: 'stage', label: 'Stage of change', head: 'Stage of change', plural: 'stages of change' },
 ] as const;
 
 const STAGE: Record<string, string> = { strategy: 'Early strategy setting', delivery: 'Collaborative delivery' };
@@ -38,7 +38,7 @@ export function Contributions({ studyId, auth, query, setQuery, sites }: ScreenP
           return (
             <>
               <p class="dash-summary" data-testid="matrix-summary">
-                <strong data-testid="matrix-total">{m.total}</strong> interventions by {m.rows.length} {dim.label.toLowerCase()}{m.rows.length === 1 ? '' : 's'}
+                <strong data-testid="matrix-total">{m.total}</strong> interventions by {m.rows.length} {m.rows.length === 1 ? dim.label.toLowerCase() : dim.plural}
                 {m.co_observed_meetings > 0 && <> · {m.co_observed_meetings} co-observed meeting{m.co_observed_meetings === 1 ? '' : 's'}, where every observer's tags count</>}
                 {' · '}<span data-testid="excluded">{m.excluded_participants} participant{m.excluded_participants === 1 ? '' : 's'} left out for declined or withdrawn consent</span>
               </p>

@@ -1,12 +1,15 @@
 /** Data quality: the seven checks, each with its count and the items found. */
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import type { components } from '../../api/schema';
+import { api } from '../../app/store';
 import type { ScreenProps } from './Dashboard';
-import { DataTable, levelName, Status, useApi } from './charts';
+import { DataTable, levelName, problem, Scroll, Status, useApi } from './charts';
 
 type DataQuality = components['schemas']['DataQuality'];
 type SessionIssue = components['schemas']['SessionIssue'];
 type DeviceIssue = components['schemas']['DeviceIssue'];
+type ConflictPage = components['schemas']['ConflictPage'];
 
 const when = (iso: string | null | undefined): string => (iso ? iso.slice(0, 16).replace('T', ' ') + ' UTC' : '–');
 const session = (s: SessionIssue): string => `${s.meeting_title} (site ${s.site_code}, ${levelName(s.level)})`;
@@ -38,7 +41,60 @@ function Devices({ items, caption }: { items: DeviceIssue[]; caption: string }) 
   );
 }
 
-export function Quality({ studyId, auth, query, setQuery }: ScreenProps) {
+const shown = (v: unknown): string => (v == null ? '(empty)' : typeof v === 'string' ? v : JSON.stringify(v));
+
+/** The PI's review of open sync conflicts: keep the value that won, or restore the one it
+ *  overwrote (a normal, audited change). */
+function ConflictReview({ studyId, token, onDone }: { studyId: string; token: string; onDone: () => void }) {
+  const state = useApi<ConflictPage>(`/studies/${studyId}/conflicts?unresolved=true&limit=100`, token);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [message, setMessage] = useState<{ text: string; bad: boolean } | null>(null);
+  const resolve = async (id: string, resolution: 'keep_current' | 'restore_losing'): Promise<void> => {
+    setBusy(id);
+    try {
+      await api(`/studies/${studyId}/conflicts/${id}/resolve`, { method: 'POST', body: JSON.stringify({ resolution }) }, token);
+      setMessage({ bad: false, text: resolution === 'keep_current' ? 'Conflict resolved: the current value stays.' : 'Conflict resolved: the overwritten value is restored.' });
+      state.reload();
+      onDone();
+    } catch (e) {
+      setMessage({ bad: true, text: problem(e) });
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <>
+      <div role="status" aria-live="polite">{message && <p class={message.bad ? 'error' : 'ok-text'} data-testid="conflict-message">{message.text}</p>}</div>
+      <Status state={state}>
+        {(page) => (
+          <Scroll label="Sync conflicts to review">
+            <table data-testid="conflict-review">
+              <caption class="sr-only">Sync conflicts to review</caption>
+              <thead><tr><th scope="col">Record and field</th><th scope="col">Current (won)</th><th scope="col">Overwritten</th><th scope="col"><span class="sr-only">Action</span></th></tr></thead>
+              <tbody>
+                {page.items.map((c) => (
+                  <tr key={c.id}>
+                    <th scope="row">{c.entity} {c.record_id.slice(0, 8)} · {c.field}</th>
+                    <td class="role-cell">{shown(c.winning_value)}</td>
+                    <td class="role-cell">{shown(c.losing_value)}</td>
+                    <td class="action-cell">
+                      <span class="confirm">
+                        <button type="button" class="btn small" disabled={busy === c.id} onClick={() => void resolve(c.id, 'keep_current')}>Keep current</button>
+                        <button type="button" class="btn small" disabled={busy === c.id} onClick={() => void resolve(c.id, 'restore_losing')}>Restore overwritten</button>
+                      </span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </Scroll>
+        )}
+      </Status>
+    </>
+  );
+}
+
+export function Quality({ studyId, auth, query, setQuery, isPI }: ScreenProps) {
   const days = query.get('unsynced_days') ?? '7';
   const state = useApi<DataQuality>(`/studies/${studyId}/dashboard/quality?unsynced_days=${encodeURIComponent(days)}`, auth.token);
   return (
@@ -75,9 +131,13 @@ export function Quality({ studyId, auth, query, setQuery }: ScreenProps) {
                   <Devices items={q.unsynced_devices.items} caption="Devices not synced" />
                 </Check>
                 <Check id="conflicts" title="Sync conflicts awaiting review" count={q.unresolved_conflicts.count} help="Two people changed the same field offline; the later change won and the other is kept for review.">
-                  <DataTable caption="Sync conflicts awaiting review" head={['Record', 'Field', 'When', 'Kept (later)', 'Overwritten']}
-                    rows={q.unresolved_conflicts.items.map((c) => [`${c.entity} ${c.record_id.slice(0, 8)}`, c.field, when(c.created_at), c.winning_author ?? '–', c.losing_author ?? '–'])} />
-                  <p class="small muted">A PI reviews each conflict through the conflicts API (<code>/studies/…/conflicts</code>): keep the current value or restore the overwritten one.</p>
+                  {isPI ? <ConflictReview studyId={studyId} token={auth.token} onDone={state.reload} /> : (
+                    <>
+                      <DataTable caption="Sync conflicts awaiting review" head={['Record', 'Field', 'When', 'Won (later)', 'Overwritten']}
+                        rows={q.unresolved_conflicts.items.map((c) => [`${c.entity} ${c.record_id.slice(0, 8)}`, c.field, when(c.created_at), c.winning_author ?? '–', c.losing_author ?? '–'])} />
+                      <p class="small muted">The study’s PI reviews each conflict here: keep the current value or restore the overwritten one.</p>
+                    </>
+                  )}
                 </Check>
                 <Check id="stubs" title="Participant stubs awaiting review" count={q.pending_participants.count} help="Added in the field by a fieldworker; a PI checks the code, role and consent.">
                   <DataTable caption="Participant stubs awaiting review" head={['Code', 'Site', 'Level', 'Role', 'Added']}

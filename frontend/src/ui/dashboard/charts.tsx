@@ -168,7 +168,7 @@ function useReadout(): [string | null, (s: string | null) => void] {
 }
 
 function Readout({ text, fallback }: { text: string | null; fallback: string }) {
-  return <p class="readout" aria-hidden="true">{text ?? fallback}</p>;
+  return <p class={`readout ${text ? '' : 'muted'}`} aria-hidden="true">{text ?? fallback}</p>;
 }
 
 /** Horizontal bars with an optional target tick per bar. */
@@ -198,12 +198,12 @@ export function BarChart({ title, summary, bars, unit, format = (v) => `${v}` }:
             <g key={b.label} class="mark" tabIndex={0} role="img" aria-label={b.detail}
               onFocus={() => setShown(b.detail)} onBlur={() => setShown(null)} onMouseEnter={() => setShown(b.detail)} onMouseLeave={() => setShown(null)}>
               <title>{b.detail}</title>
-              <text x={labelW - 8} y={y + rowH / 2} class="label" text-anchor="end">{b.label}</text>
+              <text x={labelW - 8} y={y + rowH / 2} class="bar-label" text-anchor="end">{b.label}</text>
               <rect x={labelW} y={y} width={Math.max(1, x(b.value))} height={rowH - 14} class="bar-fill" rx="3" />
               {b.target != null && b.target > 0 && (
                 <line x1={labelW + x(b.target)} x2={labelW + x(b.target)} y1={y - 3} y2={y + rowH - 11} class="target" />
               )}
-              <text x={labelW + Math.max(x(b.value), b.target != null ? x(b.target) : 0) + 6} y={y + rowH / 2} class="value">{format(b.value)}</text>
+              <text x={labelW + Math.max(x(b.value), b.target != null ? x(b.target) : 0) + 6} y={y + rowH / 2} class="bar-value">{format(b.value)}</text>
             </g>
           );
         })}
