@@ -32,7 +32,7 @@ async function get<T>(request: APIRequestContext, tok: string, path: string): Pr
   return (await res.json()) as T;
 }
 
-async function desktop(page: Page, name: string): Promise<void> {
+async function desktop(page: Page, name: string, fullPage = false): Promise<void> {
   const dir = join(ARTIFACTS, 'screens');
   mkdirSync(dir, { recursive: true });
   const original = page.viewportSize();
@@ -40,7 +40,7 @@ async function desktop(page: Page, name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.waitForTimeout(150);
   await axe(page, `${name} at 1440x900`);
-  await page.screenshot({ path: join(dir, `${name}-1440x900.png`), fullPage: false });
+  await page.screenshot({ path: join(dir, `${name}-1440x900.png`), fullPage });
   if (original) await page.setViewportSize(original);
 }
 
@@ -91,7 +91,7 @@ test('a PI reads every dashboard screen, filters, and withdraws consent', async 
   const levelFoot = await cells(page, '[data-testid="level-table"] tfoot td');
   expect(levelFoot.slice(-2).map(Number)).toEqual([28, 49]);
   await capture(page, 'dash-01-progress');
-  await desktop(page, 'dash-01-progress');
+  await desktop(page, 'dash-01-progress', true);
 
   // --- participants: Table 1 of the study ----------------------------------------------------
   await dashNav(page, 'Participants').click();

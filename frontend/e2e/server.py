@@ -108,7 +108,9 @@ def demo(engine: object) -> dict[str, object]:
     result = load_demo(engine, PASSWORD)  # type: ignore[arg-type]
     return {
         "study_id": str(result.study_id),
-        "users": {a.key: {"email": a.email, "display_name": a.display_name} for a in result.accounts},
+        "users": {
+            a.key: {"email": a.email, "display_name": a.display_name} for a in result.accounts
+        },
     }
 
 

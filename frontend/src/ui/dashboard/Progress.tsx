@@ -34,7 +34,7 @@ function ProgressView({ data }: { data: ObservationProgress }) {
           title="Observed hours per site"
           summary={`${sites.map((s) => `Site ${s.code} ${fmtHours(s.hours)} of ${fmtHours(s.target_hours)}`).join('; ')}.`}
           unit="hours"
-          format={(v) => `${v}`}
+          format={(v) => v.toFixed(1)}
           bars={sites.map((s) => ({ label: `Site ${s.code}`, value: s.hours, target: s.target_hours, detail: `Site ${s.code}: ${fmtHours(s.hours)} observed of ${fmtHours(s.target_hours)} target (${fmtPct(s.progress.hours)})` }))}
         />
         <BarChart
@@ -57,6 +57,7 @@ function ProgressView({ data }: { data: ObservationProgress }) {
         title="Observed hours per meeting level"
         summary={`${LEVELS.map((l) => `${levelName(l)} ${fmtHours(t.levels[l].hours)} in ${t.levels[l].meetings} meetings`).join('; ')}.`}
         unit="hours"
+        format={(v) => v.toFixed(1)}
         bars={LEVELS.map((l) => ({ label: levelName(l), value: t.levels[l].hours, detail: `${levelName(l)}: ${fmtHours(t.levels[l].hours)} in ${t.levels[l].meetings} meetings` }))}
       />
       <DataTable
@@ -99,7 +100,8 @@ function ProgressView({ data }: { data: ObservationProgress }) {
             title="Observer hours per fieldworker"
             summary={`${fieldworkers.map((f) => `${f.display_name} ${fmtHours(f.observer_hours)}`).join('; ')}. Co-observed time counts for each observer.`}
             unit="hours"
-            bars={fieldworkers.map((f) => ({ label: f.display_name.length > 16 ? `${f.display_name.slice(0, 15)}…` : f.display_name, value: f.observer_hours, detail: `${f.display_name}: ${fmtHours(f.observer_hours)} in ${f.sessions} sessions, ${f.meetings} meetings (${f.co_observed_meetings} co-observed)` }))}
+            format={(v) => v.toFixed(1)}
+            bars={fieldworkers.map((f) => ({ label: f.display_name.length > 24 ? `${f.display_name.slice(0, 23)}…` : f.display_name, value: f.observer_hours, detail: `${f.display_name}: ${fmtHours(f.observer_hours)} in ${f.sessions} sessions, ${f.meetings} meetings (${f.co_observed_meetings} co-observed)` }))}
           />
           <DataTable
             caption="Observation per fieldworker"

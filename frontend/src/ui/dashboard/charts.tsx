@@ -174,7 +174,7 @@ function Readout({ text, fallback }: { text: string | null; fallback: string }) 
 /** Horizontal bars with an optional target tick per bar. */
 export function BarChart({ title, summary, bars, unit, format = (v) => `${v}` }: { title: string; summary: string; bars: Bar[]; unit: string; format?: (v: number) => string }) {
   const [shown, setShown] = useReadout();
-  const labelW = 130;
+  const labelW = Math.min(230, 24 + 8.2 * Math.max(4, ...bars.map((b) => b.label.length)));
   const w = 640;
   const rowH = 34;
   const axisH = 26;
@@ -185,11 +185,11 @@ export function BarChart({ title, summary, bars, unit, format = (v) => `${v}` }:
   return (
     <figure class="chart">
       <figcaption><strong>{title}</strong> <span class="muted small">{summary}</span></figcaption>
-      <svg viewBox={`0 0 ${w} ${h}`} role="group" aria-label={`${title}. ${summary}`} class="chart-svg">
+      <svg viewBox={`0 0 ${w} ${h}`} role="group" aria-label={`${title}. ${summary}`} class="chart-svg bars">
         {tk.map((t) => (
           <g key={t} aria-hidden="true">
             <line x1={labelW + x(t)} x2={labelW + x(t)} y1={0} y2={h - axisH} class="grid" />
-            <text x={labelW + x(t)} y={h - 8} class="tick" text-anchor="middle">{format(t)}</text>
+            <text x={labelW + x(t)} y={h - 8} class="tick" text-anchor="middle">{t}</text>
           </g>
         ))}
         {bars.map((b, i) => {
