@@ -117,6 +117,12 @@ test('a PI reads every dashboard screen, filters, and withdraws consent', async 
   await capture(page, 'dash-03-contributions-participant');
   await desktop(page, 'dash-03-contributions-participant');
 
+  for (const [button, rows] of [['Site', 3], ['Stage of change', 2]] as const) {
+    await page.getByRole('button', { name: button, exact: true }).click();
+    await expect(page.getByRole('button', { name: button, exact: true })).toHaveAttribute('aria-pressed', 'true');
+    await expect(page.getByTestId('matrix').locator('tbody tr')).toHaveCount(rows);
+    await expect(page.getByTestId('matrix-total')).toHaveText(String(all.total));
+  }
   await page.getByRole('button', { name: 'Level', exact: true }).click();
   await expect(page).toHaveURL(/by=level/);
   await expect(page.getByTestId('matrix').locator('tbody tr')).toHaveCount(3);
