@@ -31,7 +31,9 @@ function Clock({ session }: { session: Session }) {
 }
 
 export function Live({ id, studyId }: { id: string; studyId: string }) {
-  const data = useLive(async () => {
+  // Two live queries: a tag changes only the timeline's reads, so the session, attendees and
+  // codebook are not read again (nor the screen rebuilt from them) after every tap.
+  const base = useLive(async () => {
     const session = await one<Session>('observation_session', id);
     if (!session) return { session };
     const meeting = await one<Meeting>('meeting', session.meeting_id);
@@ -41,11 +43,17 @@ export function Live({ id, studyId }: { id: string; studyId: string }) {
       session, meeting,
       people: people.filter((p): p is Participant => !!p).sort((a, b) => Number(b.is_clinical_leader) - Number(a.is_clinical_leader) || a.code.localeCompare(b.code)),
       book: await codebook(studyId),
-      interventions: await latestChildren<Intervention>('intervention', id, TIMELINE),
-      notes: await latestChildren<FieldNote>('field_note', id, TIMELINE),
-      tagCount: await countChildren('intervention', id),
     };
   }, [id, studyId], null);
+  const recent = useLive(async () => {
+    const [interventions, notes, tagCount] = await Promise.all([
+      latestChildren<Intervention>('intervention', id, TIMELINE),
+      latestChildren<FieldNote>('field_note', id, TIMELINE),
+      countChildren('intervention', id),
+    ]);
+    return { interventions, notes, tagCount };
+  }, [id], null);
+  const data = base && recent ? { ...base, ...recent } : null;
   const undo = useMeta<Undo>(`undo:${id}`);
   const [leader, setLeaderState] = useState<string | null>(() => localStorage.getItem(`fieldscope:leader:${id}`));
   const [noteKind, setNoteKind] = useState<NoteKind>('observation');
