@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -95,6 +97,38 @@ def latest_published(session: Session, study_id: uuid.UUID) -> CodebookVersion |
     ).first()
 
 
+class _CodeFacts(NamedTuple):
+    parent_key: str | None
+    group: str
+    retired: bool
+
+
+# Codes of published versions, by version id and publication time. A published version and
+# its codes never change again (check_codebook_version and check_code refuse it), so every
+# transaction of this process may share them; the version row itself is still read per
+# transaction. (The publication time in the key: a publish rolled back and redone later
+# after edits is another entry.)
+_PUBLISHED_CODES: dict[tuple[uuid.UUID, datetime], dict[str, _CodeFacts]] = {}
+
+
+def _published_codes(session: Session, version: CodebookVersion) -> dict[str, _CodeFacts]:
+    """`codes_of` a published version, as plain facts."""
+    assert version.published_at is not None
+    key = (version.id, version.published_at)
+    codes = _PUBLISHED_CODES.get(key)
+    if codes is None:
+        rows = session.exec(
+            select(Code.key, Code.parent_key, Code.group, Code.retired).where(
+                Code.codebook_version_id == version.id, col(Code.deleted_at).is_(None)
+            )
+        ).all()
+        codes = {key: _CodeFacts(parent, group, retired) for key, parent, group, retired in rows}
+        if len(_PUBLISHED_CODES) > 1000:
+            _PUBLISHED_CODES.clear()
+        _PUBLISHED_CODES[key] = codes
+    return codes
+
+
 def validate_tag(
     session: Session,
     study_id: uuid.UUID,
@@ -121,7 +155,7 @@ def validate_tag(
             "unpublished_codebook",
             f"Codebook version {version.number} is a draft; publish it before tagging.",
         )
-    codes = codes_of(session, version_id)
+    codes = _published_codes(session, version)
     code = codes.get(code_key)
     if code is None or code.parent_key is not None or code.group != CodeGroup.contribution:
         raise AppError(
@@ -142,7 +176,7 @@ def validate_tag(
     latest = latest_published(session, study_id)
     if latest is None or latest.id == version_id:
         return code.retired
-    now_codes = codes_of(session, latest.id)
+    now_codes = _published_codes(session, latest)
     keys = [code_key] + ([form_key] if form_key else [])
     return any(k not in now_codes or now_codes[k].retired for k in keys)
 

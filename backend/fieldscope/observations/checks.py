@@ -19,6 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, inspect
+from sqlalchemy.orm.attributes import instance_state, set_attribute
 from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import Role, User
@@ -67,11 +68,24 @@ def _memo(session: Session) -> dict[Any, Any]:
 
 def _get(session: Session, model: type[R], key: uuid.UUID) -> R | None:
     """`session.get`, keeping the row referenced: the identity map holds rows weakly, so
-    without this every check of a batch would load the same session again."""
-    row = session.get(model, key)
-    if row is not None:
-        _memo(session)[(model, key)] = row
-    return row
+    without this every check of a batch would load the same session again.
+
+    A kept row still persistent in this session and fully loaded is what `session.get`
+    would return, so it is returned directly (a dict lookup instead of the ORM's get). One
+    a rolled-back savepoint expunged or expired goes through `session.get` again.
+    """
+    memo = _memo(session)
+    kept = memo.get((model, key))
+    if kept is not None:
+        state = instance_state(kept)
+        current = state.session_id == session.hash_key and state.persistent
+        if current and not state.expired_attributes:
+            row: R = kept
+            return row
+    found = session.get(model, key)
+    if found is not None:
+        memo[(model, key)] = found
+    return found
 
 
 # --- who may do what -----------------------------------------------------------------------
@@ -168,6 +182,26 @@ def _lifecycle(record: Record, is_new: bool) -> Lifecycle:
     return "deleting" if record.deleted_at is not None else "live"
 
 
+_REQUIRED: dict[type[BaseModel], tuple[tuple[str, bool], ...]] = {}
+
+
+def _field_names(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
+    """(name, required) of each field of `model`, computed once per model."""
+    names = _REQUIRED.get(model)
+    if names is None:
+        names = _REQUIRED[model] = tuple(
+            (name, info.is_required()) for name, info in model.model_fields.items()
+        )
+    return names
+
+
+def _set(record: Record, key: str, value: Any) -> None:
+    """Set a column attribute through SQLAlchemy's instrumentation (what the table model's
+    `__setattr__` does first; its pydantic half only tracks fields set for `exclude_unset`,
+    which records never use)."""
+    set_attribute(record, key, value)
+
+
 def _coerce(record: Record, model: type[M]) -> M:
     """Parse the record's writable fields with `model` and store the parsed values.
 
@@ -175,22 +209,24 @@ def _coerce(record: Record, model: type[M]) -> M:
     None says "Field required"; null for a field with a non-null default is refused, not
     quietly replaced by the default.
     """
-    data = {
-        name: value
-        for name, info in model.model_fields.items()
-        if (value := getattr(record, name, None)) is not None or not info.is_required()
-    }
+    names = _field_names(model)
+    data = {}
+    for name, required in names:
+        value = getattr(record, name, None)
+        if value is not None or not required:
+            data[name] = value
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
         raise problem_from(exc) from None
-    for name in model.model_fields:
-        value = getattr(parsed, name)
+    values = parsed.__dict__
+    for name, _required in names:
+        value = values[name]
         if isinstance(value, list):
             value = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
         old = getattr(record, name, None)
         if type(old) is not type(value) or old != value:
-            setattr(record, name, value)
+            _set(record, name, value)
     return parsed
 
 
@@ -399,7 +435,10 @@ def _parent(db: Session, actor: User, rec: Child, session_id: uuid.UUID) -> Obse
             422, "unknown_session", "session_id", f"No observation session with id {session_id}."
         )
     authorise_write(role, actor, obs.observer_id)
-    rec.study_id, rec.site_id, rec.observer_id = obs.study_id, obs.site_id, obs.observer_id
+    for key in ("study_id", "site_id", "observer_id"):
+        value = getattr(obs, key)
+        if getattr(rec, key, None) != value:
+            _set(rec, key, value)
     return obs
 
 
@@ -457,7 +496,9 @@ def _check_intervention(db: Session, rec: Intervention, actor: User, is_new: boo
     if is_new or _changed(rec, "participant_id"):
         _taggable_participant(db, obs, fields.participant_id)
     if is_new or any(_changed(rec, k) for k in ("codebook_version_id", "code_key", "form_key")):
-        rec.code_retired = _retired(db, obs.study_id, fields)
+        retired = _retired(db, obs.study_id, fields)
+        if rec.code_retired != retired:
+            _set(rec, "code_retired", retired)
     _offset_within(obs, fields.offset_seconds)
 
 
