@@ -13,12 +13,15 @@ later cursor can never commit before an earlier one (SYNC.md invariant 8).
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Table, event, inspect, select, text
+from sqlalchemy import Insert, Table, Text, bindparam, cast, event, inspect, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
+from sqlalchemy.orm.attributes import instance_state
 
 from fieldscope.audit.models import AuditEvent
 from fieldscope.common.models import Record, utcnow
@@ -118,9 +121,16 @@ def _before_flush(session: OrmSession, _ctx: UOWTransaction, _instances: Any) ->
     for obj in session.deleted:
         if isinstance(obj, Record):
             raise RuntimeError(f"{type(obj).__name__} is soft-deleted, never hard-deleted")
-    if not pending:
-        return
+    if pending:
+        _write_changes(session, pending, updates)
 
+
+def _write_changes(
+    session: OrmSession,
+    pending: list[tuple[Record, str, dict[str, tuple[Any, Any]]]],
+    updates: list[Record],
+) -> None:
+    """Cursors, version bumps, change-log rows and audit events for `pending` changes."""
     cursor = allocate_cursors(session, len(pending))
     _guard_stale(session, updates)
     now = utcnow()
@@ -136,7 +146,8 @@ def _before_flush(session: OrmSession, _ctx: UOWTransaction, _instances: Any) ->
         if action != "create":
             obj.version += 1
             obj.updated_at = now
-        snap = obj.snapshot()
+        # Serialised once, by pydantic: the change log's data and a create's audit `after`.
+        snap = obj.snapshot_json()
         private = obj.private_fields
         study_id = obj.study_scope()
         mutation_id = by_record.get(obj.id, default_mutation)
@@ -149,8 +160,9 @@ def _before_flush(session: OrmSession, _ctx: UOWTransaction, _instances: Any) ->
                 "record_id": obj.id,
                 "version": obj.version,
                 "op": "delete" if action == "delete" else "upsert",
-                "data": snap,
-                "changed_fields": sorted(k for k in fields if k not in private) or sorted(snap),
+                "data_json": snap,
+                "changed_fields": sorted(k for k in fields if k not in private)
+                or _snapshot_keys(type(obj)),
                 "actor_id": actor,
                 "mutation_id": mutation_id,
                 "client_id": client_id,
@@ -162,7 +174,7 @@ def _before_flush(session: OrmSession, _ctx: UOWTransaction, _instances: Any) ->
         else:
             # Audit keeps private fields too: the audit log never leaves the server.
             before = {k: _plain(old) for k, (old, _) in fields.items()}
-            after = {k: _plain(new) for k, (_, new) in fields.items()}
+            after = json.dumps({k: _plain(new) for k, (_, new) in fields.items()})
         audit_rows.append(
             {
                 "at": now,
@@ -172,15 +184,97 @@ def _before_flush(session: OrmSession, _ctx: UOWTransaction, _instances: Any) ->
                 "entity_id": obj.id,
                 "action": action,
                 "before": before,
-                "after": after,
+                "after_json": after,
                 "via": via,
                 "mutation_id": mutation_id,
             }
         )
     # Core executemany: one round trip per table instead of one ORM object per row.
     conn = session.connection()
-    conn.execute(_CHANGE_LOG.insert(), log_rows)
-    conn.execute(_AUDIT.insert(), audit_rows)
+    conn.execute(insert_json_text(conn, _CHANGE_LOG, "data"), log_rows)
+    conn.execute(insert_json_text(conn, _AUDIT, "after"), audit_rows)
+
+
+_SNAPSHOT_KEYS: dict[type[Record], list[str]] = {}
+
+
+def _snapshot_keys(model: type[Record]) -> list[str]:
+    """The keys of a snapshot (every field but the private ones), sorted."""
+    if model not in _SNAPSHOT_KEYS:
+        _SNAPSHOT_KEYS[model] = sorted(
+            k for k in model.model_fields if k not in model.private_fields
+        )
+    return list(_SNAPSHOT_KEYS[model])
+
+
+_JSON_TEXT_INSERTS: dict[tuple[str, str], Insert] = {}
+
+
+def insert_json_text(conn: Connection, table: Table, column: str) -> Insert:
+    """An INSERT into `table` whose `column` (JSON) takes text already serialised, as the
+    parameter `<column>_json` (the JSON type would serialise it again)."""
+    key = (conn.dialect.name, table.name)
+    stmt = _JSON_TEXT_INSERTS.get(key)
+    if stmt is None:
+        param = bindparam(f"{column}_json", type_=Text())
+        # SQLite stores JSON as text; PostgreSQL needs the cast to json/jsonb.
+        value = param if conn.dialect.name == "sqlite" else cast(param, table.c[column].type)
+        stmt = _JSON_TEXT_INSERTS[key] = table.insert().values({column: value})
+    return stmt
+
+
+# Models another flush hook watches (totals coverage): their new rows stay in the unit of
+# work so the hook sees them.
+_UOW_ONLY: set[type[Record]] = set()
+
+
+def keep_in_unit_of_work(*models: type[Record]) -> None:
+    _UOW_ONLY.update(models)
+
+
+def insert_new(session: OrmSession, records: list[Record]) -> None:
+    """Flush, writing these new records with one `executemany` per table instead of the
+    ORM's unit of work (several times cheaper per row).
+
+    The same bookkeeping as the flush hook, by the same code: a cursor, a change-log row and
+    an audit event per record, in the order given, before any other change of the flush
+    (as the hook orders them). Then the records are registered as persistent exactly as a
+    flush registers what it inserted (a rolled-back savepoint expunges them again), and
+    `session.flush()` writes the remaining changes. When anything else is pending (records
+    an autoflush already wrote are not; models another flush hook watches, other new
+    objects), the whole flush goes through the unit of work as usual.
+    """
+    bulk = [r for r in records if instance_state(r).pending and type(r) not in _UOW_ONLY]
+    if not bulk or len(session.new) != len(bulk) or session.deleted:
+        session.flush()
+        return
+    with session.no_autoflush:
+        _write_changes(session, [(r, "create", {}) for r in bulk], [])
+        by_table: dict[Table, list[Record]] = {}
+        for record in bulk:
+            by_table.setdefault(type(record).__table__, []).append(record)  # type: ignore[attr-defined]
+        conn = session.connection()
+        for table in sorted(by_table, key=_table_order):  # referenced tables first
+            keys = [c.key for c in table.columns]
+            conn.execute(
+                table.insert(), [{k: r.__dict__.get(k) for k in keys} for r in by_table[table]]
+            )
+        # What the unit of work does after its own inserts (UOWTransaction.finalize_flush_changes).
+        session._register_persistent({instance_state(r) for r in bulk})
+    session.flush()
+
+
+_TABLE_ORDER: dict[Table, int] = {}
+
+
+def _table_order(table: Table) -> int:
+    """Position of `table` in the metadata's dependency order (referenced tables first)."""
+    if table not in _TABLE_ORDER:
+        from fieldscope.common.models import metadata
+
+        _TABLE_ORDER.clear()
+        _TABLE_ORDER.update((t, i) for i, t in enumerate(metadata.sorted_tables))
+    return _TABLE_ORDER[table]
 
 
 def _plain(value: Any) -> Any:

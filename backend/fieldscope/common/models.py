@@ -84,3 +84,7 @@ class Record(SQLModel):
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready state as devices and the audit log see it (private fields left out)."""
         return self.model_dump(mode="json", exclude=set(self.private_fields), warnings=False)
+
+    def snapshot_json(self) -> str:
+        """`snapshot()` as JSON text (compact), as the change log stores it."""
+        return self.model_dump_json(exclude=set(self.private_fields), warnings=False)

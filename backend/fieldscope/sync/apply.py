@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import User
-from fieldscope.changes import changed_fields, set_actor
+from fieldscope.changes import changed_fields, insert_new, set_actor
 from fieldscope.common.models import Record
 from fieldscope.errors import AppError
 from fieldscope.registry import EntitySpec, specs
@@ -55,6 +55,7 @@ class Applier:
         self.now = now
         self.specs = specs()
         self.records: dict[tuple[str, uuid.UUID], Record] = {}
+        self.created: list[Record] = []  # added since the last flush
         self.by_record: dict[uuid.UUID, uuid.UUID] = {}
         self.finder = ConflictFinder(session, user, client_id)
 
@@ -107,7 +108,7 @@ class Applier:
             savepoint = self.session.begin_nested()
             try:
                 result = self._apply(m)
-                self.session.flush()
+                self._write()
                 savepoint.commit()
             except AppError as err:
                 savepoint.rollback()
@@ -120,17 +121,26 @@ class Applier:
                 raise
             finally:
                 self.by_record.clear()
+                self.created.clear()
             results.append(result)
         return results
 
     def _flush(self, created: set[str]) -> None:
-        self.session.flush()
+        self._write()
         created.clear()
         self.by_record.clear()
+
+    def _write(self) -> None:
+        """Flush; new records are written in bulk (`changes.insert_new`)."""
+        try:
+            insert_new(self.session, self.created)
+        finally:
+            self.created.clear()
 
     def _preload(self, mutations: list[Mutation]) -> None:
         """Start a pass: forget the last one, load every targeted record (a query per entity)."""
         self.records.clear()
+        self.created.clear()
         # A refused pass leaves the ids it mapped: they would misattribute the next pass's
         # change-log rows (say, a cascade) to a mutation that never took effect.
         self.by_record.clear()
@@ -204,6 +214,7 @@ class Applier:
         record = _new_record(spec.model, {**m.fields, "id": m.record_id})
         spec.check(self.session, record, self.user, True)
         self.session.add(record)
+        self.created.append(record)
         self.records[(m.entity, m.record_id)] = record
         return self._result(m, "applied", 1, [])
 

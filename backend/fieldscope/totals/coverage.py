@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import col
 
+from fieldscope.changes import keep_in_unit_of_work
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import ObservationSession
 from fieldscope.totals.models import MeetingCoverage, SiteLevelCoverage
@@ -286,6 +287,8 @@ def _after_flush(session: OrmSession, _ctx: UOWTransaction) -> None:
 
 
 def install() -> None:
+    # New meetings and sessions must reach `_after_flush` through the unit of work.
+    keep_in_unit_of_work(Meeting, ObservationSession)
     if not event.contains(OrmSession, "after_flush", _after_flush):
         event.listen(OrmSession, "after_flush", _after_flush)
 
