@@ -151,6 +151,8 @@ def _write_changes(
         private = obj.private_fields
         study_id = obj.study_scope()
         mutation_id = by_record.get(obj.id, default_mutation)
+        visible = sorted(k for k in fields if k not in private)
+        every_key = "" if visible else _snapshot_keys_json(type(obj))
         log_rows.append(
             {
                 "cursor": cursor + offset,
@@ -161,8 +163,7 @@ def _write_changes(
                 "version": obj.version,
                 "op": "delete" if action == "delete" else "upsert",
                 "data_json": snap,
-                "changed_fields": sorted(k for k in fields if k not in private)
-                or _snapshot_keys(type(obj)),
+                "changed_fields_json": json.dumps(visible) if visible else every_key,
                 "actor_id": actor,
                 "mutation_id": mutation_id,
                 "client_id": client_id,
@@ -191,35 +192,37 @@ def _write_changes(
         )
     # Core executemany: one round trip per table instead of one ORM object per row.
     conn = session.connection()
-    conn.execute(insert_json_text(conn, _CHANGE_LOG, "data"), log_rows)
+    conn.execute(insert_json_text(conn, _CHANGE_LOG, "data", "changed_fields"), log_rows)
     conn.execute(insert_json_text(conn, _AUDIT, "after"), audit_rows)
 
 
-_SNAPSHOT_KEYS: dict[type[Record], list[str]] = {}
+_SNAPSHOT_KEYS: dict[type[Record], str] = {}
 
 
-def _snapshot_keys(model: type[Record]) -> list[str]:
-    """The keys of a snapshot (every field but the private ones), sorted."""
+def _snapshot_keys_json(model: type[Record]) -> str:
+    """The keys of a snapshot (every field but the private ones), sorted, as JSON."""
     if model not in _SNAPSHOT_KEYS:
-        _SNAPSHOT_KEYS[model] = sorted(
-            k for k in model.model_fields if k not in model.private_fields
-        )
-    return list(_SNAPSHOT_KEYS[model])
+        keys = sorted(k for k in model.model_fields if k not in model.private_fields)
+        _SNAPSHOT_KEYS[model] = json.dumps(keys)
+    return _SNAPSHOT_KEYS[model]
 
 
-_JSON_TEXT_INSERTS: dict[tuple[str, str], Insert] = {}
+_JSON_TEXT_INSERTS: dict[tuple[str, str, tuple[str, ...]], Insert] = {}
 
 
-def insert_json_text(conn: Connection, table: Table, column: str) -> Insert:
-    """An INSERT into `table` whose `column` (JSON) takes text already serialised, as the
-    parameter `<column>_json` (the JSON type would serialise it again)."""
-    key = (conn.dialect.name, table.name)
+def insert_json_text(conn: Connection, table: Table, *columns: str) -> Insert:
+    """An INSERT into `table` whose JSON `columns` take text already serialised, each as
+    the parameter `<column>_json` (the JSON type would serialise it again)."""
+    key = (conn.dialect.name, table.name, columns)
     stmt = _JSON_TEXT_INSERTS.get(key)
     if stmt is None:
-        param = bindparam(f"{column}_json", type_=Text())
-        # SQLite stores JSON as text; PostgreSQL needs the cast to json/jsonb.
-        value = param if conn.dialect.name == "sqlite" else cast(param, table.c[column].type)
-        stmt = _JSON_TEXT_INSERTS[key] = table.insert().values({column: value})
+        values: dict[str, Any] = {}
+        for column in columns:
+            param = bindparam(f"{column}_json", type_=Text())
+            # SQLite stores JSON as text; PostgreSQL needs the cast to json/jsonb.
+            sqlite = conn.dialect.name == "sqlite"
+            values[column] = param if sqlite else cast(param, table.c[column].type)
+        stmt = _JSON_TEXT_INSERTS[key] = table.insert().values(values)
     return stmt
 
 

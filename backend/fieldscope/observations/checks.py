@@ -210,9 +210,10 @@ def _coerce(record: Record, model: type[M]) -> M:
     quietly replaced by the default.
     """
     names = _field_names(model)
+    loaded = record.__dict__  # what is loaded; anything else (expired) through getattr
     data = {}
     for name, required in names:
-        value = getattr(record, name, None)
+        value = loaded[name] if name in loaded else getattr(record, name, None)
         if value is not None or not required:
             data[name] = value
     try:
@@ -224,7 +225,7 @@ def _coerce(record: Record, model: type[M]) -> M:
         value = values[name]
         if isinstance(value, list):
             value = [v.model_dump() if isinstance(v, BaseModel) else v for v in value]
-        old = getattr(record, name, None)
+        old = loaded[name] if name in loaded else getattr(record, name, None)
         if type(old) is not type(value) or old != value:
             _set(record, name, value)
     return parsed

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import User
-from fieldscope.changes import lock_writes
+from fieldscope.changes import insert_json_text, lock_writes
 from fieldscope.common.models import utcnow
 from fieldscope.db import is_sqlite
 from fieldscope.errors import AppError
@@ -244,26 +244,16 @@ def _store_outcomes(
                 "payload_hash": hashes[m.client_seq],
                 "outcome": r.outcome,
                 "reason": r.reason,
-                "result": _stored(r),
+                "result_json": r.model_dump_json(exclude=_NOT_STORED),
                 "received_at": now,
                 "device_time": m.device_time,
                 "payload": m.model_dump(mode="json") if r.outcome == "rejected" else None,
             }
         )
-    session.connection().execute(_APPLIED.insert(), rows)
+    conn = session.connection()
+    conn.execute(insert_json_text(conn, _APPLIED, "result"), rows)
 
 
-def _stored(r: MutationResult) -> dict[str, Any]:
-    """The outcome as replays return it (built by hand: this runs once per mutation)."""
-    return {
-        "mutation_id": str(r.mutation_id),
-        "client_seq": r.client_seq,
-        "outcome": r.outcome,
-        "reason": r.reason,
-        "reason_code": r.reason_code,
-        "errors": r.errors,
-        "entity": r.entity,
-        "record_id": str(r.record_id),
-        "version": r.version,
-        "conflicts": [c.model_dump(mode="json") for c in r.conflicts],
-    }
+# The outcome as replays return it: everything but the replay flag, serialised by pydantic
+# straight to the stored text.
+_NOT_STORED = {"replayed"}
