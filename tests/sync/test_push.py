@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from fieldscope.audit.models import AuditEvent
 from fieldscope.changes import set_actor
 from fieldscope.codebook.models import Code, CodebookVersion
 from fieldscope.common.models import new_id, utcnow
@@ -447,3 +448,65 @@ def test_refused_optimistic_pass_leaves_no_misattribution(
     assert [r.op for r in rows] == ["upsert", "delete"]
     assert rows[-1].mutation_id == uuid.UUID(delete["mutation_id"])
     assert log_rows(engine, mutation_id=uuid.UUID(edit["mutation_id"])) == []
+
+
+def test_bulk_written_creates_keep_the_flush_hooks_bookkeeping(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """New records of a push are written in bulk (changes.insert_new), not by the unit of
+    work: each still gets its change-log row (the snapshot, every key as changed) and its
+    audit event, attributed to its own mutation, with cursors in seq order."""
+    dev = Device(client, world.fw)
+    _, session_id = observed_meeting(dev, world)
+    ids = [new_id() for _ in range(3)]
+    sent = [
+        dev.mutation("intervention", rid, intervention_fields(world, session_id, quote=f"q{i}"))
+        for i, rid in enumerate(ids)
+    ]
+    res = dev.push(*sent)
+    assert [r["outcome"] for r in res] == ["applied"] * 3
+    with transaction(engine, write=False) as s:
+        rows = [log_rows(engine, record_id=rid) for rid in ids]
+        assert [len(r) for r in rows] == [1, 1, 1]
+        cursors = [r[0].cursor for r in rows]
+        assert cursors == sorted(cursors) and cursors[-1] - cursors[0] == 2
+        for (row,), mutation, rid in zip(rows, sent, ids, strict=True):
+            record = s.get(Intervention, rid)
+            assert record is not None and record.version == 1
+            assert row.data == record.snapshot() and row.version == 1 and row.op == "upsert"
+            assert row.changed_fields == sorted(row.data)
+            assert row.mutation_id == uuid.UUID(mutation["mutation_id"])
+            assert row.client_id == dev.client_id and row.actor_id == world.fw.user_id
+            audit = s.execute(select(AuditEvent).where(AuditEvent.entity_id == rid)).scalars()
+            (event,) = list(audit)
+            assert event.action == "create" and event.via == "sync" and event.before is None
+            assert event.after == row.data
+            assert event.mutation_id == uuid.UUID(mutation["mutation_id"])
+
+
+def test_refused_pass_after_a_bulk_write_reapplies_cleanly(
+    client: TestClient, world: World, engine: Engine
+) -> None:
+    """A create written in bulk, then a refused edit of it: the optimistic pass rolls back
+    and the batch is applied again one mutation at a time. The re-created record must not
+    clash with the rolled-back one, which the refused edit left modified in the session (a
+    regression the model test found), and each change is logged once."""
+    dev = Device(client, world.fw)
+    _, session_id = observed_meeting(dev, world)
+    good, other = new_id(), new_id()
+    res = dev.push(
+        dev.mutation("intervention", good, intervention_fields(world, session_id)),
+        dev.mutation("intervention", good, {"quote": "edited"}, base_version=1),
+        dev.mutation("intervention", good, {"code_key": "nope"}, base_version=2),
+        dev.mutation("intervention", other, intervention_fields(world, session_id)),
+    )
+    assert [r["outcome"] for r in res] == ["applied", "applied", "rejected", "applied"]
+    assert [r["version"] for r in res] == [1, 2, 2, 1]
+    assert [(r.op, r.version) for r in log_rows(engine, record_id=good)] == [
+        ("upsert", 1),
+        ("upsert", 2),
+    ]
+    assert count(engine, AuditEvent, AuditEvent.entity_id == good) == 2
+    assert count(engine, Intervention, Intervention.id == other) == 1
+    res = dev.push(dev.mutation("intervention", good, {"quote": "again"}, base_version=2))
+    assert res[0]["outcome"] == "applied" and res[0]["version"] == 3
