@@ -272,12 +272,15 @@ _TABLE_ORDER: dict[Table, int] = {}
 
 def _table_order(table: Table) -> int:
     """Position of `table` in the metadata's dependency order (referenced tables first)."""
-    if table not in _TABLE_ORDER:
+    order = _TABLE_ORDER.get(table)
+    if order is None:
         from fieldscope.common.models import metadata
 
-        _TABLE_ORDER.clear()
-        _TABLE_ORDER.update((t, i) for i, t in enumerate(metadata.sorted_tables))
-    return _TABLE_ORDER[table]
+        # Built whole, then merged: another thread may be reading the map meanwhile.
+        fresh = {t: i for i, t in enumerate(metadata.sorted_tables)}
+        _TABLE_ORDER.update(fresh)
+        order = fresh[table]
+    return order
 
 
 def _plain(value: Any) -> Any:
