@@ -24,6 +24,7 @@ from sqlalchemy.orm import UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
 
 from fieldscope.audit.models import AuditEvent
+from fieldscope.common.bulk import executemany, table_insert
 from fieldscope.common.models import Record, utcnow
 from fieldscope.errors import AppError
 from fieldscope.sync.models import ChangeLogEntry
@@ -190,10 +191,10 @@ def _write_changes(
                 "mutation_id": mutation_id,
             }
         )
-    # Core executemany: one round trip per table instead of one ORM object per row.
+    # One executemany per table instead of one ORM object per row.
     conn = session.connection()
-    conn.execute(insert_json_text(conn, _CHANGE_LOG, "data", "changed_fields"), log_rows)
-    conn.execute(insert_json_text(conn, _AUDIT, "after"), audit_rows)
+    executemany(conn, insert_json_text(conn, _CHANGE_LOG, "data", "changed_fields"), log_rows)
+    executemany(conn, insert_json_text(conn, _AUDIT, "after"), audit_rows)
 
 
 _SNAPSHOT_KEYS: dict[type[Record], str] = {}
@@ -259,9 +260,8 @@ def insert_new(session: OrmSession, records: list[Record]) -> None:
         conn = session.connection()
         for table in sorted(by_table, key=_table_order):  # referenced tables first
             keys = [c.key for c in table.columns]
-            conn.execute(
-                table.insert(), [{k: r.__dict__.get(k) for k in keys} for r in by_table[table]]
-            )
+            rows = [{k: r.__dict__.get(k) for k in keys} for r in by_table[table]]
+            executemany(conn, table_insert(table), rows)
         # What the unit of work does after its own inserts (UOWTransaction.finalize_flush_changes).
         session._register_persistent({instance_state(r) for r in bulk})
     session.flush()

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import User
 from fieldscope.changes import insert_json_text, lock_writes
+from fieldscope.common.bulk import executemany
 from fieldscope.common.models import utcnow
 from fieldscope.db import is_sqlite
 from fieldscope.errors import AppError
@@ -251,7 +252,7 @@ def _store_outcomes(
             }
         )
     conn = session.connection()
-    conn.execute(insert_json_text(conn, _APPLIED, "result"), rows)
+    executemany(conn, insert_json_text(conn, _APPLIED, "result"), rows)
 
 
 # The outcome as replays return it: everything but the replay flag, serialised by pydantic
