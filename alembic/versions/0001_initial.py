@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:27:50.047705
+Create Date: 2026-12-07 20:44:42.810100
 """
 
 from collections.abc import Sequence
@@ -59,8 +59,22 @@ def upgrade() -> None:
     sa.Column('n', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('study_id', 'participant_id', 'site_id', 'level', 'stage', 'code_key', name=op.f('pk_dashboard_contribution_cells'))
     )
+    op.create_table('dashboard_contribution_periods',
+    sa.Column('study_id', sa.Uuid(), nullable=False),
+    sa.Column('span', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('participant_id', sa.Uuid(), nullable=False),
+    sa.Column('site_id', sa.Uuid(), nullable=False),
+    sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('code_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('study_id', 'span', 'starts_on', 'participant_id', 'site_id', 'level', 'stage', 'code_key', name=op.f('pk_dashboard_contribution_periods')),
+    sqlite_with_rowid=False
+    )
     op.create_table('dashboard_meeting_contributions',
     sa.Column('meeting_id', sa.Uuid(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
     sa.Column('participant_id', sa.Uuid(), nullable=False),
     sa.Column('code_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('study_id', sa.Uuid(), nullable=False),
@@ -68,8 +82,11 @@ def upgrade() -> None:
     sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('meeting_id', 'participant_id', 'code_key', name=op.f('pk_dashboard_meeting_contributions'))
+    sa.PrimaryKeyConstraint('meeting_id', 'day', 'participant_id', 'code_key', name=op.f('pk_dashboard_meeting_contributions'))
     )
+    with op.batch_alter_table('dashboard_meeting_contributions', schema=None) as batch_op:
+        batch_op.create_index('ix_dashboard_meeting_contributions_study_day', ['study_id', 'day'], unique=False)
+
     op.create_table('dashboard_summary_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('epoch', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -633,7 +650,11 @@ def downgrade() -> None:
     op.drop_table('setup_tokens')
     op.drop_table('server_state')
     op.drop_table('dashboard_summary_state')
+    with op.batch_alter_table('dashboard_meeting_contributions', schema=None) as batch_op:
+        batch_op.drop_index('ix_dashboard_meeting_contributions_study_day')
+
     op.drop_table('dashboard_meeting_contributions')
+    op.drop_table('dashboard_contribution_periods')
     op.drop_table('dashboard_contribution_cells')
     with op.batch_alter_table('change_log', schema=None) as batch_op:
         batch_op.drop_index('ix_change_log_study_cursor')

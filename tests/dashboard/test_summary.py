@@ -1,22 +1,28 @@
 """The derived contribution counts stay equal to counting the interventions themselves,
-through every kind of change, and are read fresh whatever state the request is in."""
+with and without dates, through every kind of change, and are read fresh whatever state
+the request is in."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
-from fieldscope.dashboard import cache, summary
-from fieldscope.dashboard.models import SummaryState
+from fieldscope.dashboard import cache, queries, summary
+from fieldscope.dashboard.models import (
+    ContributionCell,
+    MeetingContribution,
+    PeriodCell,
+    SummaryState,
+)
 from fieldscope.dashboard.queries import Scope
 from fieldscope.dashboard.schemas import Dimension
-from fieldscope.dashboard.service import contribution_matrix
+from fieldscope.dashboard.service import _matrix, contribution_matrix
 from fieldscope.db import open_session, transaction
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import Intervention, ObservationSession
@@ -32,7 +38,13 @@ __all__ = ["fast_passwords"]
 
 AI, REP, TC, REL = "analytical_insight", "representation", "translation_communication", "relational"
 DIMENSIONS = ("participant", "level", "site", "stage")
-EVER = {"date_from": "2000-01-01"}  # a date filter: counted from the interventions
+# Date windows checked besides none: every date, one day, before and after it, nothing.
+WINDOWS: list[dict[str, str]] = [
+    {"date_from": "2000-01-01"},
+    {"date_from": "2024-03-04", "date_to": "2024-03-04"},
+    {"date_to": "2024-03-03"},
+    {"date_from": "2024-03-05"},
+]
 
 
 def _state(engine: Engine) -> tuple[str, int] | None:
@@ -41,22 +53,53 @@ def _state(engine: Engine) -> tuple[str, int] | None:
     return None if row is None else (row[0], row[1])
 
 
-def assert_counts_match(client: TestClient, world: World, **filters: Any) -> int:
-    """Every matrix from the derived counts equals the same matrix counted from the
-    interventions (a date filter forces that path). Returns the total."""
+def recounted(engine: Engine, world: World, dim: str, filters: dict[str, Any]) -> dict[str, Any]:
+    """The matrix counted from the interventions themselves, as before derived counts."""
+    scope = Scope(
+        world.study_id,
+        site_id=uuid.UUID(filters["site_id"]) if "site_id" in filters else None,
+        level=filters.get("level"),
+        date_from=date.fromisoformat(filters["date_from"]) if "date_from" in filters else None,
+        date_to=date.fromisoformat(filters["date_to"]) if "date_to" in filters else None,
+    )
+    session = open_session(engine)
+    try:
+        counted = _matrix(session, scope, Dimension(dim), queries.contribution_counts)
+    finally:
+        session.close()
+    return counted.model_dump(mode="json")
+
+
+def assert_counts_match(
+    client: TestClient,
+    engine: Engine,
+    world: World,
+    windows: list[dict[str, str]] | None = None,
+    **filters: Any,
+) -> int:
+    """Every matrix from the derived counts, without dates and in each date window, equals
+    the same matrix counted from the interventions. Returns the total without dates."""
     total = -1
-    for dim in DIMENSIONS:
-        url = dashboard(world, f"/contributions/{dim}")
-        derived = client.get(url, params=filters, headers=world.pi.headers)
-        counted = client.get(url, params={**filters, **EVER}, headers=world.pi.headers)
-        assert derived.status_code == counted.status_code == 200, derived.text
-        a, b = derived.json(), counted.json()
-        assert {r["label"]: r["counts"] for r in a["rows"]} == {
-            r["label"]: r["counts"] for r in b["rows"]
-        }, (dim, filters)
-        assert a["columns"] == b["columns"]
-        assert a["total"] == b["total"]
-        total = a["total"]
+    for window in [{}, *(WINDOWS if windows is None else windows)]:
+        params = {**filters, **window}
+        for dim in DIMENSIONS:
+            url = dashboard(world, f"/contributions/{dim}")
+            derived = client.get(url, params=params, headers=world.pi.headers)
+            assert derived.status_code == 200, derived.text
+            a, b = derived.json(), recounted(engine, world, dim, params)
+            assert {r["label"]: r["counts"] for r in a["rows"]} == {
+                r["label"]: r["counts"] for r in b["rows"]
+            }, (dim, params)
+            assert a["columns"] == b["columns"]
+            assert (a["total"], a["co_observed_meetings"]) == (
+                b["total"],
+                b["co_observed_meetings"],
+            )
+            if not window:
+                total = a["total"]
+    with engine.connect() as conn:  # no row is left at zero (or below)
+        for table in (ContributionCell, PeriodCell, MeetingContribution):
+            assert conn.execute(select(func.count()).where(table.n <= 0)).scalar_one() == 0
     return total
 
 
@@ -78,7 +121,7 @@ def test_counts_follow_every_kind_of_change(
             d.tag(s3, "A-TH-02", TC, 5),
             d.tag(s4, "B-EX-01", REL, 5),
         ]
-    assert assert_counts_match(client, world) == 5
+    assert assert_counts_match(client, engine, world) == 5
     assert _state(engine) is not None
 
     steps: list[tuple[str, Any]] = [
@@ -92,6 +135,12 @@ def test_counts_follow_every_kind_of_change(
         ("tag deleted", lambda d: d.soft_delete(Intervention, tags[3])),
         ("session deleted", lambda d: d.soft_delete(ObservationSession, s2)),
         ("session moved", lambda d: d.update(ObservationSession, s1, meeting_id=theme)),
+        (
+            "session start moved to the next day",
+            lambda d: d.update(
+                ObservationSession, s3, started_at=at(24 * 60), ended_at=at(25 * 60)
+            ),
+        ),
         ("level changed", lambda d: d.update(Meeting, theme, level="project")),
         ("stage changed", lambda d: d.update(Meeting, project, stage_of_change=None)),
         ("site changed", lambda d: d.update(Meeting, theme, site_id=world.site_ids["B"])),
@@ -104,9 +153,9 @@ def test_counts_follow_every_kind_of_change(
         with data(engine, world) as d:
             change(d)
         try:
-            assert_counts_match(client, world)
-            assert_counts_match(client, world, site_id=str(world.site_ids["A"]))
-            assert_counts_match(client, world, level="executive")
+            assert_counts_match(client, engine, world)
+            assert_counts_match(client, engine, world, site_id=str(world.site_ids["A"]))
+            assert_counts_match(client, engine, world, level="executive")
         except AssertionError as exc:
             raise AssertionError(f"after '{name}': {exc}") from exc
 
@@ -116,10 +165,10 @@ def test_consent_is_applied_when_reading(client: TestClient, engine: Engine, wor
         s = d.session(d.meeting("A"), world.fw.user_id, at(0), at(60))
         d.tag(s, "A-EX-01", AI, 1)
         d.tag(s, "A-TH-02", AI, 2)
-    assert assert_counts_match(client, world) == 2
+    assert assert_counts_match(client, engine, world) == 2
     with data(engine, world) as d:
         d.update(Participant, world.leaders["A-EX-01"], consent=Consent.withdrawn)
-    assert assert_counts_match(client, world) == 1
+    assert assert_counts_match(client, engine, world) == 1
 
 
 def test_new_epoch_and_long_backlog_rebuild(
@@ -128,13 +177,13 @@ def test_new_epoch_and_long_backlog_rebuild(
     with data(engine, world) as d:
         s = d.session(d.meeting("A"), world.fw.user_id, at(0), at(60))
         d.tag(s, "A-EX-01", AI, 1)
-    assert assert_counts_match(client, world) == 1
+    assert assert_counts_match(client, engine, world) == 1
     # A restored backup gets a new epoch: the counts are rebuilt, not trusted.
     with transaction(engine) as tx:
         tx.execute(update(ServerState).values(epoch=uuid.uuid4()))
     with data(engine, world) as d:
         d.tag(s, "A-TH-02", REP, 2)
-    assert assert_counts_match(client, world) == 2
+    assert assert_counts_match(client, engine, world) == 2
     epoch = _state(engine)
     assert epoch is not None
     with engine.connect() as conn:
@@ -142,7 +191,7 @@ def test_new_epoch_and_long_backlog_rebuild(
     monkeypatch.setattr(summary, "REBUILD_AFTER", 0)
     with data(engine, world) as d:
         d.tag(s, "A-TH-02", TC, 3)
-    assert assert_counts_match(client, world) == 3
+    assert assert_counts_match(client, engine, world) == 3
 
 
 def _matrix_total(session: Any, world: World) -> int:

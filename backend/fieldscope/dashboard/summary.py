@@ -7,7 +7,8 @@ How: every change to a record has a change-log row with a commit-ordered cursor.
 counts are read, `fresh()` brings them up to the current cursor: the meetings touched by
 new change-log rows (through an intervention, a session or the meeting itself) are
 recounted from the interventions (never incremented blindly, so a recount heals), and the
-difference between their old and new per-meeting counts is applied to the cells. A new
+difference between their old and new per-meeting-day counts is applied to the cells and to
+the year and month cells that date-filtered matrices read. A new
 server epoch, a missing state or a long backlog rebuilds everything. The write path pays
 nothing; the first read after a change pays for the meetings it touched.
 
@@ -19,13 +20,16 @@ counts it just refreshed. Consent and deleted sites are applied when reading.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     String,
+    cast,
     delete,
     func,
     insert,
@@ -40,7 +44,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col
 
-from fieldscope.dashboard.models import ContributionCell, MeetingContribution, SummaryState
+from fieldscope.dashboard.models import (
+    ContributionCell,
+    MeetingContribution,
+    PeriodCell,
+    SummaryState,
+)
 from fieldscope.db import open_session
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import Intervention as I
@@ -53,6 +62,7 @@ _CHUNK = 500
 _LOCK_KEY = 0x6669656C64  # PostgreSQL advisory lock of the refresher ("field")
 
 CellKey = tuple[uuid.UUID, uuid.UUID, uuid.UUID, str, str, str]
+SPANS = ("y", "m")  # calendar years and months of PeriodCell
 
 
 def _version(conn: Connection) -> tuple[str, int]:
@@ -173,12 +183,32 @@ def _previous_value(conn: Connection, record_id: uuid.UUID, cursor: int, field: 
     ).scalar()
 
 
-def _count_by_meeting() -> Any:
-    """Counted interventions per live meeting x participant x code, with the meeting's
-    site, level and stage (consent is applied when reading)."""
+def session_day(dialect: str) -> Any:
+    """The UTC day a session started (stored in UTC on both backends)."""
+    if dialect == "sqlite":
+        return func.date(col(S.started_at))
+    return cast(func.timezone("UTC", col(S.started_at)), Date)
+
+
+def period_start(dialect: str, span: str, day: Any) -> Any:
+    """The first day of the year or month of `day`, in SQL."""
+    if dialect == "sqlite":
+        return func.date(day, "start of year" if span == "y" else "start of month")
+    return cast(func.date_trunc("year" if span == "y" else "month", day), Date)
+
+
+def starts_on(span: str, day: date) -> date:
+    return day.replace(month=1, day=1) if span == "y" else day.replace(day=1)
+
+
+def _count_by_meeting(dialect: str) -> Any:
+    """Counted interventions per live meeting x session-start day x participant x code,
+    with the meeting's site, level and stage (consent is applied when reading)."""
+    day = session_day(dialect)
     return (
         select(
             col(S.meeting_id),
+            day,
             col(I.participant_id),
             col(I.code_key),
             col(Meeting.study_id),
@@ -197,6 +227,7 @@ def _count_by_meeting() -> Any:
         )
         .group_by(
             col(S.meeting_id),
+            day,
             col(I.participant_id),
             col(I.code_key),
             col(Meeting.study_id),
@@ -207,92 +238,150 @@ def _count_by_meeting() -> Any:
     )
 
 
-_L1_COLUMNS = ("meeting_id", "participant_id", "code_key", "study_id", "site_id", "level", "stage")
+_L1_COLUMNS = (
+    "meeting_id",
+    "day",
+    "participant_id",
+    "code_key",
+    "study_id",
+    "site_id",
+    "level",
+    "stage",
+)
 
 
 def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+def _day(value: Any) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def recount(conn: Connection, meeting_ids: Iterable[uuid.UUID]) -> None:
-    """Recount these meetings and move their difference into the cells."""
-    delta: Counter[CellKey] = Counter()
+    """Recount these meetings and move their difference into the cells and periods."""
+    mc = MeetingContribution
+    delta: Counter[tuple[CellKey, date]] = Counter()
+    dialect = conn.dialect.name
     for chunk in _chunks(meeting_ids):
         old = conn.execute(
             select(
-                col(MeetingContribution.study_id),
-                col(MeetingContribution.participant_id),
-                col(MeetingContribution.site_id),
-                col(MeetingContribution.level),
-                col(MeetingContribution.stage),
-                col(MeetingContribution.code_key),
-                col(MeetingContribution.n),
-            ).where(col(MeetingContribution.meeting_id).in_(chunk))
+                col(mc.study_id),
+                col(mc.participant_id),
+                col(mc.site_id),
+                col(mc.level),
+                col(mc.stage),
+                col(mc.code_key),
+                col(mc.day),
+                col(mc.n),
+            ).where(col(mc.meeting_id).in_(chunk))
         ).all()
-        for study, participant, site, level, stage, code, n in old:
-            delta[(study, participant, site, level, stage, code)] -= n
-        new = [
-            dict(zip((*_L1_COLUMNS, "n"), (*map(_plain, r[:7]), int(r[7])), strict=True))
-            for r in conn.execute(_count_by_meeting().where(col(S.meeting_id).in_(chunk)))
-        ]
-        for r in new:
-            key = (r["study_id"], r["participant_id"], r["site_id"], r["level"], r["stage"])
-            delta[(*key, r["code_key"])] += r["n"]
-        conn.execute(
-            delete(MeetingContribution).where(col(MeetingContribution.meeting_id).in_(chunk))
-        )
+        for study, participant, site, level, stage, code, day, n in old:
+            delta[((study, participant, site, level, stage, code), _day(day))] -= n
+        new = []
+        for r in conn.execute(_count_by_meeting(dialect).where(col(S.meeting_id).in_(chunk))):
+            row = dict(zip(_L1_COLUMNS, map(_plain, r[:8]), strict=True))
+            row.update(day=_day(row["day"]), n=int(r[8]))
+            new.append(row)
+            cell: CellKey = tuple(row[k] for k in _CELL_KEY)
+            delta[(cell, row["day"])] += row["n"]
+        conn.execute(delete(mc).where(col(mc.meeting_id).in_(chunk)))
         if new:
-            conn.execute(insert(MeetingContribution), new)
-    _apply(conn, {k: v for k, v in delta.items() if v})
+            conn.execute(insert(mc), new)
+    cells: Counter[CellKey] = Counter()
+    periods: dict[str, Counter[tuple[CellKey, date]]] = defaultdict(Counter)
+    for (cell, day), n in delta.items():
+        cells[cell] += n
+        for span in SPANS:
+            periods[span][(cell, starts_on(span, day))] += n
+    _apply_cells(conn, {k: v for k, v in cells.items() if v})
+    for span, counts in periods.items():
+        _apply_periods(conn, span, {k: v for k, v in counts.items() if v})
 
 
 _CELL_KEY = ("study_id", "participant_id", "site_id", "level", "stage", "code_key")
 
 
-def _apply(conn: Connection, delta: dict[CellKey, int]) -> None:
+def _upsert(conn: Connection, table: Any, key: list[str], rows: list[dict[str, Any]]) -> None:
+    upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(table)
+    stmt = upsert.on_conflict_do_update(index_elements=key, set_={"n": table.n + upsert.excluded.n})
+    for i in range(0, len(rows), _CHUNK):
+        conn.execute(stmt, rows[i : i + _CHUNK])
+
+
+def _apply_cells(conn: Connection, delta: dict[CellKey, int]) -> None:
     """Add `delta` to the cells: one upsert, then cells that reached zero go."""
     c = ContributionCell
     rows = [{**dict(zip(_CELL_KEY, key, strict=True)), "n": n} for key, n in delta.items()]
-    participants = {key[1] for key in delta}
-    upsert = (sqlite_insert if conn.dialect.name == "sqlite" else pg_insert)(c)
-    for i in range(0, len(rows), _CHUNK):
-        conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=list(_CELL_KEY), set_={"n": c.n + upsert.excluded.n}
-            ),
-            rows[i : i + _CHUNK],
-        )
-    for chunk in _chunks(participants):
-        negative = conn.execute(
-            select(func.count()).where(col(c.participant_id).in_(chunk), col(c.n) < 0)
-        ).scalar_one()
-        if negative:
-            raise RuntimeError("dashboard counts went negative: rebuild them")
-        conn.execute(delete(c).where(col(c.participant_id).in_(chunk), col(c.n) == 0))
+    _upsert(conn, c, list(_CELL_KEY), rows)
+    # Only a cell that lost counts can reach zero (new tags alone skip this).
+    for chunk in _chunks({key[1] for key, n in delta.items() if n < 0}):
+        _drop_zeros(conn, c, [col(c.participant_id).in_(chunk)])
+
+
+def _apply_periods(conn: Connection, span: str, delta: dict[tuple[CellKey, date], int]) -> None:
+    """As `_apply_cells`, for the year or month cells."""
+    p = PeriodCell
+    rows = [
+        {**dict(zip(_CELL_KEY, key, strict=True)), "span": span, "starts_on": day, "n": n}
+        for (key, day), n in delta.items()
+    ]
+    _upsert(conn, p, ["study_id", "span", "starts_on", *_CELL_KEY[1:]], rows)
+    # Zeros are looked for by the key's prefix (study, span, period), not by a scan.
+    by_period: dict[tuple[uuid.UUID, date], set[uuid.UUID]] = defaultdict(set)
+    for (key, day), n in delta.items():
+        if n < 0:
+            by_period[(key[0], day)].add(key[1])
+    for (study, day), participants in by_period.items():
+        for chunk in _chunks(participants):
+            where = [
+                col(p.study_id) == study,
+                col(p.span) == span,
+                col(p.starts_on) == day,
+                col(p.participant_id).in_(chunk),
+            ]
+            _drop_zeros(conn, p, where)
+
+
+def _drop_zeros(conn: Connection, table: Any, where: list[Any]) -> None:
+    negative = conn.execute(select(func.count()).where(*where, table.n < 0)).scalar_one()
+    if negative:
+        raise RuntimeError("dashboard counts went negative: rebuild them")
+    conn.execute(delete(table).where(*where, table.n == 0))
 
 
 def rebuild(conn: Connection) -> None:
     """Recount everything from the interventions."""
-    conn.execute(delete(ContributionCell))
-    conn.execute(delete(MeetingContribution))
-    conn.execute(insert(MeetingContribution).from_select([*_L1_COLUMNS, "n"], _count_by_meeting()))
-    mc = MeetingContribution
-    group = [
-        col(mc.study_id),
-        col(mc.participant_id),
-        col(mc.site_id),
-        col(mc.level),
-        col(mc.stage),
-        col(mc.code_key),
-    ]
+    dialect = conn.dialect.name
+    for table in (ContributionCell, PeriodCell, MeetingContribution):
+        conn.execute(delete(table))
     conn.execute(
-        insert(ContributionCell).from_select(
-            ["study_id", "participant_id", "site_id", "level", "stage", "code_key", "n"],
-            select(*group, func.sum(col(mc.n))).group_by(*group),
-        )
+        insert(MeetingContribution).from_select([*_L1_COLUMNS, "n"], _count_by_meeting(dialect))
     )
-    if conn.dialect.name == "sqlite":
-        conn.execute(text("ANALYZE dashboard_contribution_cells"))
+    # Months from the meeting days, years from the months, cells from the years: each
+    # step reads fewer rows than the one before.
+    mc, p = MeetingContribution, PeriodCell
+    _sum_into(conn, "m", period_start(dialect, "m", col(mc.day)), mc, [])
+    _sum_into(conn, "y", period_start(dialect, "y", col(p.starts_on)), p, [col(p.span) == "m"])
+    _sum_into(conn, None, None, p, [col(p.span) == "y"])
+    if dialect == "sqlite":
+        for name in ("dashboard_contribution_cells", "dashboard_contribution_periods"):
+            conn.execute(text(f"ANALYZE {name}"))
+        conn.execute(text("ANALYZE dashboard_meeting_contributions"))
+
+
+def _sum_into(conn: Connection, span: str | None, start: Any, source: Any, where: Any) -> None:
+    """Sum `source` rows per cell key into the cells (span None), or per period `start`
+    into that span's rows of `PeriodCell`."""
+    group = [getattr(source, k) for k in _CELL_KEY]
+    target: Any
+    if span is None:
+        target, columns, head = ContributionCell, list(_CELL_KEY), []
+    else:
+        target, columns, head = PeriodCell, ["span", "starts_on", *_CELL_KEY], [literal(span)]
+        group = [start, *group]
+    query = select(*head, *group, func.sum(source.n)).where(*where).group_by(*group)
+    conn.execute(insert(target).from_select([*columns, "n"], query))
 
 
 def _chunks(ids: Iterable[Any]) -> Iterator[list[Any]]:
