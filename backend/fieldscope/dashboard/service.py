@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session
 
 from fieldscope.common.models import utcnow
-from fieldscope.dashboard import cache, queries, summary
+from fieldscope.dashboard import cache, dated, queries, summary
 from fieldscope.dashboard.agreement import PairAlignment, Stats, Tag, align_pairwise, pooled
 from fieldscope.dashboard.queries import Scope
 from fieldscope.dashboard.schemas import (
@@ -227,18 +227,14 @@ def participant_table(session: Session, study_id: uuid.UUID) -> ParticipantTable
 
 
 def contribution_matrix(session: Session, scope: Scope, dimension: Dimension) -> ContributionMatrix:
-    """Counts come from the derived cells (kept fresh from the change log) unless the scope
-    has dates, which only the interventions themselves can answer."""
+    """Counts come from the derived counts (kept fresh from the change log): the cells, or
+    with dates the year, month and day rows that make up the range."""
     require_study(session, scope.study_id)
     check_scope(session, scope)
     key = ("matrix", scope, dimension)
-    if scope.date_from or scope.date_to:
-        raw = queries.contribution_counts
-        return cache.cached(session, key, lambda: _matrix(session, scope, dimension, raw))
+    count = dated.counts if scope.date_from or scope.date_to else queries.cell_counts
     with summary.fresh(session) as counted:
-        return cache.cached(
-            counted, key, lambda: _matrix(counted, scope, dimension, queries.cell_counts)
-        )
+        return cache.cached(counted, key, lambda: _matrix(counted, scope, dimension, count))
 
 
 Counts = Callable[[Session, Scope, str], list[tuple[Any, str, int]]]

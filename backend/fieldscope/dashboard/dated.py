@@ -1,0 +1,123 @@
+"""Date-filtered contribution counts from the derived counts (`summary.py`).
+
+Why: counting the interventions of a year took 0.2-0.4 s at national scale, all dates
+0.6 s. A day range is instead cut into whole calendar years, whole months and leftover
+days: years and months come from `PeriodCell` (15,000 and 6,500 rows per period here),
+leftover days from `MeetingContribution` (about 330 rows per day), so any range reads at
+most a few tens of thousands of rows. The numbers are those of counting the interventions
+of sessions started in the range (`queries.contribution_counts`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, union_all
+from sqlmodel import Session, col
+
+from fieldscope.dashboard import queries
+from fieldscope.dashboard.models import MeetingContribution, PeriodCell
+from fieldscope.dashboard.queries import Scope
+from fieldscope.studies.models import Site
+
+# Beyond this the calendar arithmetic could overflow `date`; count directly instead.
+_LAST_YEAR = 9000
+
+
+@dataclass(frozen=True)
+class Block:
+    """Periods of one kind ('y', 'm', or 'd' for days) starting in [first, upto)."""
+
+    span: str
+    first: date
+    upto: date
+
+
+def _floor(span: str, day: date) -> date:
+    return day.replace(month=1, day=1) if span == "y" else day.replace(day=1)
+
+
+def _ceil(span: str, day: date) -> date:
+    if _floor(span, day) == day:
+        return day
+    if span == "y":
+        return date(day.year + 1, 1, 1)
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def blocks(first: date, upto: date) -> list[Block]:
+    """The days [first, upto) as whole years, then whole months, then days."""
+    out: list[Block] = []
+
+    def split(a: date, b: date, spans: tuple[str, ...]) -> None:
+        if a >= b:
+            return
+        if not spans:
+            out.append(Block("d", a, b))
+            return
+        lo, hi = _ceil(spans[0], a), _floor(spans[0], b)
+        if lo >= hi:
+            split(a, b, spans[1:])
+            return
+        split(a, lo, spans[1:])
+        out.append(Block(spans[0], lo, hi))
+        split(hi, b, spans[1:])
+
+    split(first, upto, ("y", "m"))
+    return out
+
+
+def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]]:
+    """As `queries.contribution_counts` for a scope with dates, from the derived counts
+    (which the caller has brought up to date)."""
+    if any(d is not None and d.year >= _LAST_YEAR for d in (scope.date_from, scope.date_to)):
+        return queries.contribution_counts(session, scope, by)
+    # Unbounded ends become the far ends of `date`, which `_block_rows` leaves open.
+    first = scope.date_from or date.min
+    upto = date.max if scope.date_to is None else scope.date_to + timedelta(days=1)
+    parts = [_block_rows(scope, b) for b in blocks(first, upto)]
+    if not parts:
+        return []
+    rows = union_all(*parts).subquery()
+    key = rows.c[{"participant": "participant_id", "site": "site_id"}.get(by, by)]
+    stmt = select(key, rows.c.code_key, func.sum(rows.c.n)).group_by(key, rows.c.code_key)
+    out: list[tuple[Any, str, int]] = []
+    for row_key, code, n in session.execute(stmt):
+        if by == "stage" and row_key == "":
+            row_key = None
+        out.append((row_key, code, int(n)))
+    return out
+
+
+def _block_rows(scope: Scope, block: Block) -> Any:
+    """The rows of one block in scope: participant, site, level, stage, code, n."""
+    t: Any = MeetingContribution if block.span == "d" else PeriodCell
+    day = col(t.day) if block.span == "d" else col(t.starts_on)
+    conds: list[ColumnElement[bool]] = [col(t.study_id) == scope.study_id]
+    if block.span != "d":
+        conds.append(col(t.span) == block.span)
+    if block.first != date.min:
+        conds.append(day >= block.first)
+    if block.upto != date.max:
+        conds.append(day < block.upto)
+    live_sites = select(col(Site.id)).where(
+        col(Site.study_id) == scope.study_id, col(Site.deleted_at).is_(None)
+    )
+    conds += [
+        col(t.site_id).in_(live_sites),
+        col(t.participant_id).not_in(queries.excluded_participants(scope.study_id)),
+    ]
+    if scope.site_id:
+        conds.append(col(t.site_id) == scope.site_id)
+    if scope.level:
+        conds.append(col(t.level) == scope.level)
+    return select(
+        col(t.participant_id).label("participant_id"),
+        col(t.site_id).label("site_id"),
+        col(t.level).label("level"),
+        col(t.stage).label("stage"),
+        col(t.code_key).label("code_key"),
+        col(t.n).label("n"),
+    ).where(*conds)
