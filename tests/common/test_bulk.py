@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from fieldscope.audit.models import AuditEvent
 from fieldscope.changes import insert_json_text
-from fieldscope.common.bulk import executemany, table_insert
+from fieldscope.common.bulk import _plan, executemany, table_insert
 from fieldscope.sync.models import ChangeCursor, ChangeLogEntry
 
 LOG = ChangeLogEntry.__table__  # type: ignore[attr-defined]
@@ -55,6 +55,7 @@ def test_rows_equal_cores(engine: Engine) -> None:
     by_core = _read(engine, 1000)
     with engine.begin() as conn:
         conn.execute(delete(LOG).where(LOG.c.cursor >= 1000))
+        assert _plan(conn, stmt, tuple(rows[0])) is not None  # the driver path, not Core's
         executemany(conn, stmt, rows)
     ours = _read(engine, 1000)
     assert ours == by_core
@@ -78,7 +79,9 @@ def test_autoincrement_ids_and_json_columns(engine: Engine) -> None:
         for _ in range(2)
     ]
     with engine.begin() as conn:
-        executemany(conn, insert_json_text(conn, AUDIT, "after"), rows)
+        stmt = insert_json_text(conn, AUDIT, "after")
+        assert _plan(conn, stmt, tuple(rows[0])) is not None
+        executemany(conn, stmt, rows)
         got = conn.execute(select(AUDIT).order_by(AUDIT.c.id)).all()
     assert [r.before for r in got] == [{"code": "A-01"}] * 2
     assert [r.after for r in got] == [{"code": "A-02"}] * 2
@@ -89,6 +92,7 @@ def test_python_side_default_falls_back_to_core(engine: Engine) -> None:
     # change_cursor.value has a Core default: rows without it still get it.
     with engine.begin() as conn:
         conn.execute(delete(CURSOR).where(CURSOR.c.id == 7))
+        assert _plan(conn, table_insert(CURSOR), ("id",)) is None
         executemany(conn, table_insert(CURSOR), [{"id": 7}])
         value = conn.execute(select(CURSOR.c.value).where(CURSOR.c.id == 7)).scalar_one()
         conn.execute(delete(CURSOR).where(CURSOR.c.id == 7))

@@ -60,11 +60,9 @@ def _plan(conn: Connection, stmt: Insert, keys: tuple[str, ...]) -> _Plan | None
     columns = [k for k in keys if k in table.c]
     compiled = stmt.compile(dialect=conn.dialect, column_keys=columns)
     names = tuple(compiled.positiontup or compiled.binds)
-    defaults = any(
-        c.default is not None or c.onupdate is not None for c in table.c if c.key not in keys
-    )
     plan: _Plan | None = None
-    if not defaults and not compiled.escaped_bind_names and set(names) <= set(keys):
+    # insert_prefetch: columns left out whose Python-side defaults Core would compute.
+    if not compiled.insert_prefetch and not compiled.escaped_bind_names and set(names) <= set(keys):
         found = [compiled._bind_processors.get(n) for n in names]
         procs = tuple(p for p in found if p is None or callable(p))
         if len(procs) == len(found):  # a tuple-valued bind has a list of processors

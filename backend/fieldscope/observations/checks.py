@@ -198,8 +198,12 @@ def _field_names(model: type[BaseModel]) -> tuple[tuple[str, bool], ...]:
 def _set(record: Record, key: str, value: Any) -> None:
     """Set a column attribute through SQLAlchemy's instrumentation (what the table model's
     `__setattr__` does first; its pydantic half only tracks fields set for `exclude_unset`,
-    which records never use)."""
-    set_attribute(record, key, value)
+    which records never use). A record not yet written has no history to keep: an insert
+    writes what it holds, so the value goes straight into its state."""
+    if instance_state(record).key is None:
+        record.__dict__[key] = value
+    else:
+        set_attribute(record, key, value)
 
 
 def _coerce(record: Record, model: type[M]) -> M:

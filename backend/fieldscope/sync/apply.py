@@ -23,7 +23,6 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import User
@@ -284,14 +283,15 @@ def _new_record(model: type[Record], values: dict[str, Any]) -> Record:
     constructor, which resolves every default through pydantic and sets every field
     through two layers of instrumentation (together more than the insert costs).
 
-    Defaults go in as a loaded row's values would; the client's values are set through
-    SQLAlchemy's instrumentation, so their history is that of a new object (flush hooks
-    read it). The entity's check then parses and validates them as usual.
+    Defaults and the client's raw values go in as a loaded row's values would: an insert
+    writes whatever the new object holds, and no flush hook reads a new object's history.
+    The entity's check then parses them, setting each parsed value that differs (a UUID
+    for its text) through the instrumentation, and validates as usual.
     """
     record: Record = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
-    record.__dict__.update(_defaults(model))
-    for key, value in values.items():
-        set_attribute(record, key, value)
+    state = record.__dict__
+    state.update(_defaults(model))
+    state.update(values)
     return record
 
 
