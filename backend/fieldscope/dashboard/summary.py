@@ -364,10 +364,9 @@ def rebuild(conn: Connection) -> None:
     _sum_into(conn, "m", period_start(dialect, "m", col(mc.day)), mc, [])
     _sum_into(conn, "y", period_start(dialect, "y", col(p.starts_on)), p, [col(p.span) == "m"])
     _sum_into(conn, None, None, p, [col(p.span) == "y"])
-    if dialect == "sqlite":
-        for name in ("dashboard_contribution_cells", "dashboard_contribution_periods"):
-            conn.execute(text(f"ANALYZE {name}"))
-        conn.execute(text("ANALYZE dashboard_meeting_contributions"))
+    # Fresh statistics, or PostgreSQL plans a period range as one row (nested loops).
+    for table in (ContributionCell, PeriodCell, MeetingContribution):
+        conn.execute(text(f"ANALYZE {table.__tablename__}"))
 
 
 def _sum_into(conn: Connection, span: str | None, start: Any, source: Any, where: Any) -> None:
