@@ -210,3 +210,10 @@ def test_bad_filters_are_refused(client: TestClient, world: World) -> None:
         "validation_error",
         "date_from",
     )
+    # One date range everywhere (as meetings and sync): the far end is a 422, not a 500.
+    assert_problem(
+        client.get(f"{url}/participant", params={"date_to": "9999-12-31"}, headers=h),
+        422,
+        "validation_error",
+        "between 1900 and 2200",
+    )

@@ -88,6 +88,7 @@ def test_real_name_exports_are_audited(
         ({"participant": "A-EX-09"}, "participant", "withdrew consent"),
         ({"date_from": "2024-05-01", "date_to": "2024-04-01"}, "date_from", "is after"),
         ({"date_from": "yesterday"}, "date_from", ""),
+        ({"date_to": "9999-12-31"}, "date_to", "between 1900 and 2200"),
         ({"level": "board"}, "level.0", ""),
         ({"colour": "red"}, "colour", ""),
     ],

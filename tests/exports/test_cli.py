@@ -87,6 +87,8 @@ def test_cli_applies_the_same_rules_and_leaves_no_file(
     assert code == 1 and "Only a PI" in text
     code, text = run(["export", "json", *analyst, "--site", "Q", "-o", str(out), *cli])
     assert code == 2 and "No site with code Q" in text
+    code, text = run(["export", "json", *analyst, "--to", "9999-12-31", "-o", str(out), *cli])
+    assert code == 2 and "date_to: must be between 1900 and 2200" in text
     code, text = run(["export", "json", "--study", "nope", "--as", "x@y.org", "-o", str(out), *cli])
     assert code == 1 and "No study 'nope'" in text
     assert not list((tmp_path / "out").iterdir())

@@ -55,7 +55,7 @@ def _in_range(value: datetime) -> datetime:
     return value
 
 
-def _date_in_range(value: date) -> date:
+def day_in_range(value: date) -> date:
     if not EARLIEST.date() <= value < LATEST.date():
         raise ValueError("must be between 1900 and 2200")
     return value
@@ -64,7 +64,7 @@ def _date_in_range(value: date) -> date:
 # Stripped text a database stores as given; give lengths with Field(max_length=...).
 CleanStr = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(clean_text)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
-Day = Annotated[date, AfterValidator(_date_in_range)]
+Day = Annotated[date, AfterValidator(day_in_range)]
 
 
 def problem_from(exc: ValidationError, prefix: str = "") -> AppError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 
 from fieldscope.auth.models import Membership, User
 from fieldscope.codebook.models import Code, CodebookVersion, CodeGroup
+from fieldscope.common.days import on_or_after, on_or_before
 from fieldscope.dashboard.models import ContributionCell
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import Intervention as I
@@ -49,10 +50,6 @@ class SiteRow:
 def _str(value: Any) -> str:
     """An enum column's value as plain text."""
     return str(getattr(value, "value", value))
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def live_sites(session: Session, study_id: uuid.UUID) -> list[SiteRow]:
@@ -114,9 +111,9 @@ def session_conditions(scope: Scope) -> list[ColumnElement[bool]]:
     if scope.meeting_id:
         conds.append(col(S.meeting_id) == scope.meeting_id)
     if scope.date_from:
-        conds.append(col(S.started_at) >= _day_start(scope.date_from))
+        conds.append(on_or_after(col(S.started_at), scope.date_from))
     if scope.date_to:
-        conds.append(col(S.started_at) < _day_start(scope.date_to + timedelta(days=1)))
+        conds.append(on_or_before(col(S.started_at), scope.date_to))
     return conds
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -13,6 +12,7 @@ from sqlmodel import Session
 from fieldscope.auth.deps import CurrentUser
 from fieldscope.auth.models import Role, User
 from fieldscope.auth.service import require_role
+from fieldscope.common.validation import Day
 from fieldscope.dashboard import service
 from fieldscope.dashboard.queries import Scope
 from fieldscope.dashboard.schemas import (
@@ -39,10 +39,10 @@ def scope(
     site_id: Annotated[uuid.UUID | None, Query(description="Only this site.")] = None,
     level: Annotated[Level | None, Query(description="Only meetings of this level.")] = None,
     date_from: Annotated[
-        date | None, Query(description="Sessions started on or after this day (UTC).")
+        Day | None, Query(description="Sessions started on or after this day (UTC).")
     ] = None,
     date_to: Annotated[
-        date | None, Query(description="Sessions started on or before this day (UTC).")
+        Day | None, Query(description="Sessions started on or before this day (UTC).")
     ] = None,
 ) -> Scope:
     return Scope(

@@ -12,7 +12,6 @@ withdrawn participant or a filter means the same thing in a journal, a CSV and a
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, true
@@ -21,6 +20,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from fieldscope.common.days import on_or_after, on_or_before
 from fieldscope.db import is_sqlite, open_session
 from fieldscope.exports.service import ExportScope
 from fieldscope.meetings.models import Meeting, MeetingAttendee
@@ -46,10 +46,6 @@ def read_snapshot(engine: Engine) -> Session:
     return session
 
 
-def _day_start(day: Any) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
 def consented() -> list[ColumnElement[bool]]:
     """Conditions on Participant (P) for anyone whose words may leave the server."""
     return [col(P.consent) == Consent.consented, col(P.deleted_at).is_(None)]
@@ -73,9 +69,9 @@ def session_conditions(scope: ExportScope, s: Any = S) -> list[ColumnElement[boo
     if f.levels:
         conds.append(col(M.level).in_(f.levels))
     if f.date_from:
-        conds.append(col(s.started_at) >= _day_start(f.date_from))
+        conds.append(on_or_after(col(s.started_at), f.date_from))
     if f.date_to:
-        conds.append(col(s.started_at) < _day_start(f.date_to + timedelta(days=1)))
+        conds.append(on_or_before(col(s.started_at), f.date_to))
     if scope.observer_id is not None:
         conds.append(col(s.observer_id) == scope.observer_id)
     if f.participant_ids:
@@ -135,9 +131,9 @@ def meeting_conditions(scope: ExportScope) -> list[ColumnElement[bool]]:
     observed = exists().where(*session_conditions(scope, aliased(S)))
     planned: list[ColumnElement[bool]] = []
     if f.date_from:
-        planned.append(col(M.scheduled_start) >= _day_start(f.date_from))
+        planned.append(on_or_after(col(M.scheduled_start), f.date_from))
     if f.date_to:
-        planned.append(col(M.scheduled_start) < _day_start(f.date_to + timedelta(days=1)))
+        planned.append(on_or_before(col(M.scheduled_start), f.date_to))
     if f.participant_ids:
         a2 = aliased(A)
         planned.append(

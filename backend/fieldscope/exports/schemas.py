@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fieldscope.common.validation import Day
 from fieldscope.participants.models import Level
 
 
@@ -34,10 +34,10 @@ class ExportQuery(BaseModel):
 
     site: list[str] = Field(default_factory=list, description="Site codes, e.g. A.")
     level: list[Level] = Field(default_factory=list, description="Meeting levels.")
-    date_from: date | None = Field(
+    date_from: Day | None = Field(
         default=None, description="Sessions that started on or after this day (UTC)."
     )
-    date_to: date | None = Field(
+    date_to: Day | None = Field(
         default=None, description="Sessions that started on or before this day (UTC)."
     )
     participant: list[str] = Field(default_factory=list, description="Pseudonym codes.")

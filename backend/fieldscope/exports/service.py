@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from fieldscope.audit.models import AuditEvent
 from fieldscope.auth.models import Role, User
 from fieldscope.auth.service import require_role
+from fieldscope.common.validation import day_in_range
 from fieldscope.errors import AppError, forbidden, invalid, not_found
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import ObservationSession
@@ -125,6 +126,13 @@ def resolve_filters(
     participants: Sequence[str] = (),
 ) -> ExportFilters:
     """Turn codes into ids; an unknown code is a 422 naming it, never an empty export."""
+    # The API's dates are `Day`s already; the CLI's are checked here.
+    for name, day in (("date_from", date_from), ("date_to", date_to)):
+        try:
+            if day is not None:
+                day_in_range(day)
+        except ValueError as exc:
+            raise invalid(f"{name}: {exc}", field=name) from None
     if date_from and date_to and date_from > date_to:
         raise invalid(f"date_from ({date_from}) is after date_to ({date_to}).", field="date_from")
     site_codes = tuple(dict.fromkeys(s.strip() for s in sites if s.strip()))

@@ -1,18 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy.sql import Select
 from sqlmodel import col, select
 
+from fieldscope.common.days import on_or_after, on_or_before
 from fieldscope.meetings.models import Meeting, StageOfChange
 from fieldscope.participants.models import Level
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def meetings_query(
@@ -39,9 +36,9 @@ def meetings_query(
     if stage_of_change is not None:
         stmt = stmt.where(Meeting.stage_of_change == stage_of_change)
     if date_from is not None:
-        stmt = stmt.where(col(Meeting.scheduled_start) >= day_start(date_from))
+        stmt = stmt.where(on_or_after(col(Meeting.scheduled_start), date_from))
     if date_to is not None:
-        stmt = stmt.where(col(Meeting.scheduled_start) < day_start(date_to) + timedelta(days=1))
+        stmt = stmt.where(on_or_before(col(Meeting.scheduled_start), date_to))
     ordered: Select[Any] = stmt.order_by(
         col(Meeting.scheduled_start).asc().nulls_last(), col(Meeting.created_at), col(Meeting.id)
     )
