@@ -47,7 +47,7 @@ from sqlalchemy.engine import Engine, make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
 
-from fieldscope.app import create_app  # noqa: E402
+from fieldscope.app import create_app, settle_heap  # noqa: E402
 from fieldscope.audit.models import AuditEvent  # noqa: E402
 from fieldscope.auth import service as auth_service  # noqa: E402
 from fieldscope.auth.models import Membership, Role  # noqa: E402
@@ -296,7 +296,9 @@ class AsgiClient:
 
     def __init__(self, engine: Engine) -> None:
         self.loop = asyncio.new_event_loop()
-        transport = httpx.ASGITransport(app=create_app(engine))
+        app = create_app(engine)
+        settle_heap()  # what the served app's start-up does (ASGITransport runs no lifespan)
+        transport = httpx.ASGITransport(app=app)
         self.client = httpx.AsyncClient(transport=transport, base_url="http://bench")
 
     def post(self, path: str, **kw: Any) -> httpx.Response:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import import_module
 from pathlib import Path
 
@@ -38,8 +41,29 @@ def operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+_heap_settled = False
+
+
+def settle_heap() -> None:
+    """Once per process, after start-up: move what is alive then (modules, models, routes;
+    ~150k objects) out of the garbage collector's sight. Otherwise every full collection
+    walks them all, and the request it lands in waits 100-250 ms on this machine."""
+    global _heap_settled
+    if not _heap_settled:
+        _heap_settled = True
+        gc.collect()
+        gc.freeze()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settle_heap()
+    yield
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="fieldscope",
         version=__version__,
         summary="Observe clinical leadership in integrated care governance.",
