@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select, union_all
 from sqlmodel import Session, col
 
+from fieldscope.common.sql import id_text
 from fieldscope.dashboard import queries
 from fieldscope.dashboard.models import MeetingContribution, PeriodCell
 from fieldscope.dashboard.queries import Scope
@@ -81,7 +82,8 @@ def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]
     if not parts:
         return []
     rows = union_all(*parts).subquery()
-    stmt = select(rows.c.k, rows.c.code_key, func.sum(rows.c.n)).group_by(rows.c.k, rows.c.code_key)
+    shown = id_text(rows.c.k) if by in ("participant", "site") else rows.c.k
+    stmt = select(shown, rows.c.code_key, func.sum(rows.c.n)).group_by(rows.c.k, rows.c.code_key)
     out: list[tuple[Any, str, int]] = []
     for row_key, code, n in session.execute(stmt):
         if by == "stage" and row_key == "":

@@ -12,12 +12,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    distinct,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlmodel import Session, col
 
 from fieldscope.auth.models import Membership, User
 from fieldscope.codebook.models import Code, CodebookVersion, CodeGroup
 from fieldscope.common.days import on_or_after, on_or_before
+from fieldscope.common.sql import id_text
 from fieldscope.dashboard.models import ContributionCell
 from fieldscope.meetings.models import Meeting
 from fieldscope.observations.models import Intervention as I
@@ -133,11 +145,11 @@ def _tag_conditions(scope: Scope) -> list[ColumnElement[bool]]:
 
 def contribution_counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]]:
     """(row key, code_key, count) of the interventions in scope. Row keys: participant id,
-    site id, meeting level or stage of change (None when the meeting has none)."""
+    site id (as text), meeting level or stage of change (None when the meeting has none)."""
     if by == "participant":
         key: Any = col(I.participant_id)
         stmt = (
-            select(key, col(I.code_key), func.count())
+            select(id_text(key), col(I.code_key), func.count())
             .where(*_tag_conditions(scope))
             .group_by(key, col(I.code_key))
         )
@@ -159,8 +171,9 @@ def contribution_counts(session: Session, scope: Scope, by: str) -> list[tuple[A
             "level": col(Meeting.level),
             "stage": col(Meeting.stage_of_change),
         }[by]
+        shown = id_text(key) if by == "site" else key
         stmt = (
-            select(key, per_session.c.code, func.sum(per_session.c.n))
+            select(shown, per_session.c.code, func.sum(per_session.c.n))
             .join_from(per_session, S, col(S.id) == per_session.c.sid)
             .join(Meeting, col(Meeting.id) == col(S.meeting_id))
             .group_by(key, per_session.c.code)
@@ -187,7 +200,8 @@ def cell_counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str,
     live_sites = select(col(Site.id)).where(
         col(Site.study_id) == scope.study_id, col(Site.deleted_at).is_(None)
     )
-    stmt = select(key, col(c.code_key), func.sum(col(c.n))).where(
+    shown = id_text(key) if by in ("participant", "site") else key
+    stmt = select(shown, col(c.code_key), func.sum(col(c.n))).where(
         col(c.study_id) == scope.study_id,
         col(c.site_id).in_(live_sites),
         col(c.participant_id).not_in(excluded_participants(scope.study_id)),
@@ -259,35 +273,43 @@ def contribution_codes(session: Session, study_id: uuid.UUID) -> list[CodeColumn
 
 @dataclass(frozen=True)
 class ParticipantInfo:
-    id: uuid.UUID
+    key: str  # the id as text, as matrix rows carry it
     code: str
-    site_id: uuid.UUID
+    site_key: str
     level: str | None
     is_clinical_leader: bool
     counted: bool  # consented and not deleted
 
 
 def participants(session: Session, study_id: uuid.UUID) -> list[ParticipantInfo]:
+    # Ids as text and enums as their values, straight from the database (see `id_text`).
     stmt = select(
-        col(Participant.id),
+        id_text(col(Participant.id)),
         col(Participant.code),
-        col(Participant.site_id),
-        col(Participant.level),
+        id_text(col(Participant.site_id)),
+        type_coerce(col(Participant.level), String),
         col(Participant.is_clinical_leader),
-        col(Participant.consent),
-        col(Participant.deleted_at),
+        type_coerce(col(Participant.consent), String),
+        col(Participant.deleted_at).is_(None),
     ).where(col(Participant.study_id) == study_id)
     return [
         ParticipantInfo(
-            id=r[0],
-            code=r[1],
-            site_id=r[2],
-            level=None if r[3] is None else _str(r[3]),
-            is_clinical_leader=bool(r[4]),
-            counted=_str(r[5]) == Consent.consented.value and r[6] is None,
+            key=key,
+            code=code,
+            site_key=site_key,
+            level=level,
+            is_clinical_leader=bool(leader),
+            counted=consent == Consent.consented.value and bool(live),
         )
-        for r in session.execute(stmt)
+        for key, code, site_key, level, leader, consent, live in session.execute(stmt)
     ]
+
+
+def participant_codes(session: Session, study_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    stmt = select(col(Participant.id), col(Participant.code)).where(
+        col(Participant.study_id) == study_id
+    )
+    return {pid: code for pid, code in session.execute(stmt)}
 
 
 def participant_tally(session: Session, study_id: uuid.UUID) -> list[tuple[Any, ...]]:

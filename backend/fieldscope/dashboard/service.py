@@ -299,14 +299,16 @@ def _matrix_rows(
     # Participants: everyone with a count, and every counted clinical leader in scope
     # (a leader never seen contributing is a finding too). Pseudonym codes only.
     out = []
+    site_by_key = {str(sid): code for sid, code in site_codes.items()}
+    only_site = None if scope.site_id is None else str(scope.site_id)
     for p in sorted(queries.participants(session, scope.study_id), key=lambda p: p.code):
-        in_scope = p.site_id in site_codes and scope.site_id in (None, p.site_id)
-        if str(p.id) in seen or (p.counted and p.is_clinical_leader and in_scope):
+        in_scope = p.site_key in site_by_key and only_site in (None, p.site_key)
+        if p.key in seen or (p.counted and p.is_clinical_leader and in_scope):
             out.append(
                 row(
-                    str(p.id),
+                    p.key,
                     p.code,
-                    site_code=site_codes.get(p.site_id),
+                    site_code=site_by_key.get(p.site_key),
                     level=p.level,
                     is_clinical_leader=p.is_clinical_leader,
                 )
@@ -473,7 +475,7 @@ def _agreement(session: Session, scope: Scope, window_seconds: float) -> Agreeme
     ):
         at = started + timedelta(seconds=float(offset))
         tags[mid].append(Tag(iid, observer, participant, code, at))
-    codes = {p.id: p.code for p in queries.participants(session, scope.study_id)}
+    codes = queries.participant_codes(session, scope.study_id)
     observers = queries.meeting_observers(session, scope, [m[0] for m in meetings])
     names = queries.display_names(session, {o for obs in observers.values() for o in obs})
 

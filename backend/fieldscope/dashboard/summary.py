@@ -353,8 +353,14 @@ def _drop_zeros(conn: Connection, table: Any, where: list[Any]) -> None:
 def rebuild(conn: Connection) -> None:
     """Recount everything from the interventions."""
     dialect = conn.dialect.name
-    for table in (ContributionCell, PeriodCell, MeetingContribution):
-        conn.execute(delete(table))
+    tables = (ContributionCell, PeriodCell, MeetingContribution)
+    if dialect == "postgresql":
+        # Not DELETE: that leaves every old row dead until autovacuum comes round, and the
+        # refreshes after a rebuild walked them (twice as slow at national scale).
+        conn.execute(text("TRUNCATE " + ", ".join(t.__tablename__ for t in tables)))
+    else:
+        for table in tables:
+            conn.execute(delete(table))
     conn.execute(
         insert(MeetingContribution).from_select([*_L1_COLUMNS, "n"], _count_by_meeting(dialect))
     )
@@ -365,7 +371,7 @@ def rebuild(conn: Connection) -> None:
     _sum_into(conn, "y", period_start(dialect, "y", col(p.starts_on)), p, [col(p.span) == "m"])
     _sum_into(conn, None, None, p, [col(p.span) == "y"])
     # Fresh statistics, or PostgreSQL plans a period range as one row (nested loops).
-    for table in (ContributionCell, PeriodCell, MeetingContribution):
+    for table in tables:
         conn.execute(text(f"ANALYZE {table.__tablename__}"))
 
 
