@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-07 20:44:42.810100
+Create Date: 2026-12-08 00:17:43.169841
 """
 
 from collections.abc import Sequence
@@ -52,12 +52,13 @@ def upgrade() -> None:
     op.create_table('dashboard_contribution_cells',
     sa.Column('study_id', sa.Uuid(), nullable=False),
     sa.Column('participant_id', sa.Uuid(), nullable=False),
+    sa.Column('code_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('site_id', sa.Uuid(), nullable=False),
     sa.Column('level', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('code_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('n', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('study_id', 'participant_id', 'site_id', 'level', 'stage', 'code_key', name=op.f('pk_dashboard_contribution_cells'))
+    sa.PrimaryKeyConstraint('study_id', 'participant_id', 'code_key', 'site_id', 'level', 'stage', name=op.f('pk_dashboard_contribution_cells')),
+    sqlite_with_rowid=False
     )
     op.create_table('dashboard_contribution_periods',
     sa.Column('study_id', sa.Uuid(), nullable=False),

@@ -37,16 +37,18 @@ class MeetingContribution(SQLModel, table=True):
 
 class ContributionCell(SQLModel, table=True):
     """`MeetingContribution` summed over meetings: one row per participant x meeting site
-    x level x stage x code (a few thousand per study)."""
+    x level x stage x code (a few thousand per study). Clustered by participant and code on
+    SQLite, so the participant matrix sums them in one ordered pass (no sort)."""
 
     __tablename__ = "dashboard_contribution_cells"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     study_id: uuid.UUID = Field(primary_key=True)
     participant_id: uuid.UUID = Field(primary_key=True)
+    code_key: str = Field(max_length=64, primary_key=True)
     site_id: uuid.UUID = Field(primary_key=True)
     level: str = Field(max_length=16, primary_key=True)
     stage: str = Field(max_length=16, primary_key=True)
-    code_key: str = Field(max_length=64, primary_key=True)
     n: int
 
 
