@@ -10,7 +10,7 @@ of sessions started in the range (`queries.contribution_counts`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from fieldscope.common.sql import id_text
 from fieldscope.dashboard import queries
 from fieldscope.dashboard.models import MeetingContribution, PeriodCell
 from fieldscope.dashboard.queries import Scope
+from fieldscope.dashboard.summary import as_date
 from fieldscope.studies.models import Site
 
 # Beyond this the calendar arithmetic could overflow `date`; count directly instead.
@@ -75,6 +76,9 @@ def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]
     (which the caller has brought up to date)."""
     if any(d is not None and d.year >= _LAST_YEAR for d in (scope.date_from, scope.date_to)):
         return queries.contribution_counts(session, scope, by)
+    if _covers_every_day(session, scope):
+        # "From 2000" and the like: the same numbers as no dates, from the cells.
+        return queries.cell_counts(session, replace(scope, date_from=None, date_to=None), by)
     # Unbounded ends become the far ends of `date`, which `_block_rows` leaves open.
     first = scope.date_from or date.min
     upto = date.max if scope.date_to is None else scope.date_to + timedelta(days=1)
@@ -90,6 +94,22 @@ def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]
             row_key = None
         out.append((row_key, code, int(n)))
     return out
+
+
+def _covers_every_day(session: Session, scope: Scope) -> bool:
+    """The range holds the first and the last day with counts in the study (by the
+    `(study_id, day)` index: two probes)."""
+    mc = MeetingContribution
+    first, last = session.execute(
+        select(func.min(col(mc.day)), func.max(col(mc.day))).where(
+            col(mc.study_id) == scope.study_id
+        )
+    ).one()
+    if first is None:
+        return True
+    return (scope.date_from or date.min) <= as_date(first) and as_date(last) <= (
+        scope.date_to or date.max
+    )
 
 
 def _block_counts(scope: Scope, block: Block, by: str) -> Any:

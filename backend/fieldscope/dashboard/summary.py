@@ -254,7 +254,8 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def _day(value: Any) -> date:
+def as_date(value: Any) -> date:
+    """A day as read back: SQLite returns the stored text."""
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
@@ -277,11 +278,11 @@ def recount(conn: Connection, meeting_ids: Iterable[uuid.UUID]) -> None:
             ).where(col(mc.meeting_id).in_(chunk))
         ).all()
         for study, participant, site, level, stage, code, day, n in old:
-            delta[((study, participant, site, level, stage, code), _day(day))] -= n
+            delta[((study, participant, site, level, stage, code), as_date(day))] -= n
         new = []
         for r in conn.execute(_count_by_meeting(dialect).where(col(S.meeting_id).in_(chunk))):
             row = dict(zip(_L1_COLUMNS, map(_plain, r[:8]), strict=True))
-            row.update(day=_day(row["day"]), n=int(r[8]))
+            row.update(day=as_date(row["day"]), n=int(r[8]))
             new.append(row)
             cell: CellKey = tuple(row[k] for k in _CELL_KEY)
             delta[(cell, row["day"])] += row["n"]
