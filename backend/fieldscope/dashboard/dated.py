@@ -97,12 +97,15 @@ def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]
 
 
 def _covers_every_day(session: Session, scope: Scope) -> bool:
-    """The range holds the first and the last day with counts in the study (by the
-    `(study_id, day)` index: two probes)."""
+    """The range holds the first and the last day with counts in the study: two probes of
+    the `(study_id, day)` index. (Apart, not in one select: SQLite answers min() or max()
+    from the index only when it is the query's sole aggregate; together, it scans.)"""
     mc = MeetingContribution
+    ours = col(mc.study_id) == scope.study_id
     first, last = session.execute(
-        select(func.min(col(mc.day)), func.max(col(mc.day))).where(
-            col(mc.study_id) == scope.study_id
+        select(
+            select(func.min(col(mc.day))).where(ours).scalar_subquery(),
+            select(func.max(col(mc.day))).where(ours).scalar_subquery(),
         )
     ).one()
     if first is None:
