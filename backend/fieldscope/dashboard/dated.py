@@ -21,7 +21,7 @@ from fieldscope.common.sql import id_text
 from fieldscope.dashboard import queries
 from fieldscope.dashboard.models import MeetingContribution, PeriodCell
 from fieldscope.dashboard.queries import Scope
-from fieldscope.dashboard.summary import as_date
+from fieldscope.observations.models import ObservationSession as S
 from fieldscope.studies.models import Site
 
 # Beyond this the calendar arithmetic could overflow `date`; count directly instead.
@@ -76,9 +76,6 @@ def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]
     (which the caller has brought up to date)."""
     if any(d is not None and d.year >= _LAST_YEAR for d in (scope.date_from, scope.date_to)):
         return queries.contribution_counts(session, scope, by)
-    if _covers_every_day(session, scope):
-        # "From 2000" and the like: the same numbers as no dates, from the cells.
-        return queries.cell_counts(session, replace(scope, date_from=None, date_to=None), by)
     # Unbounded ends become the far ends of `date`, which `_block_rows` leaves open.
     first = scope.date_from or date.min
     upto = date.max if scope.date_to is None else scope.date_to + timedelta(days=1)
@@ -96,23 +93,25 @@ def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]
     return out
 
 
-def _covers_every_day(session: Session, scope: Scope) -> bool:
-    """The range holds the first and the last day with counts in the study: two probes of
-    the `(study_id, day)` index. (Apart, not in one select: SQLite answers min() or max()
-    from the index only when it is the query's sole aggregate; together, it scans.)"""
-    mc = MeetingContribution
-    ours = col(mc.study_id) == scope.study_id
+def without_needless_dates(session: Session, scope: Scope) -> Scope:
+    """The scope without its dates when they hold the start day of every session of the
+    study ("from 2000" and the like): the same numbers, from the undated counts. Two
+    probes of the `(study_id, started_at)` index. (Apart, not in one select: SQLite
+    answers min() or max() from an index only when it is the query's sole aggregate.)"""
+    if scope.date_from is None and scope.date_to is None:
+        return scope
+    ours = col(S.study_id) == scope.study_id
     first, last = session.execute(
         select(
-            select(func.min(col(mc.day))).where(ours).scalar_subquery(),
-            select(func.max(col(mc.day))).where(ours).scalar_subquery(),
+            select(func.min(col(S.started_at))).where(ours).scalar_subquery(),
+            select(func.max(col(S.started_at))).where(ours).scalar_subquery(),
         )
     ).one()
-    if first is None:
-        return True
-    return (scope.date_from or date.min) <= as_date(first) and as_date(last) <= (
-        scope.date_to or date.max
-    )
+    if first is not None and not (
+        (scope.date_from or date.min) <= first.date() and last.date() <= (scope.date_to or date.max)
+    ):
+        return scope
+    return replace(scope, date_from=None, date_to=None)
 
 
 def _block_counts(scope: Scope, block: Block, by: str) -> Any:

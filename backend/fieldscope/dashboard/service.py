@@ -232,17 +232,21 @@ def contribution_matrix(session: Session, scope: Scope, dimension: Dimension) ->
     require_study(session, scope.study_id)
     check_scope(session, scope)
     key = ("matrix", scope, dimension)
-    count = dated.counts if scope.date_from or scope.date_to else queries.cell_counts
     with summary.fresh(session) as counted:
-        return cache.cached(counted, key, lambda: _matrix(counted, scope, dimension, count))
+        return cache.cached(counted, key, lambda: _matrix(counted, scope, dimension))
 
 
 Counts = Callable[[Session, Scope, str], list[tuple[Any, str, int]]]
 
 
 def _matrix(
-    session: Session, scope: Scope, dimension: Dimension, count: Counts
+    session: Session, asked: Scope, dimension: Dimension, count: Counts | None = None
 ) -> ContributionMatrix:
+    """`count` given (tests' recounts from the interventions): the dates exactly as asked."""
+    scope = asked
+    if count is None:
+        scope = dated.without_needless_dates(session, asked)
+        count = dated.counts if scope.date_from or scope.date_to else queries.cell_counts
     codes = queries.contribution_codes(session, scope.study_id)
     sites = queries.live_sites(session, scope.study_id)
     site_codes = {s.id: s.code for s in sites}
@@ -262,7 +266,7 @@ def _matrix(
     column_totals = [sum(r.counts[i] for r in rows) for i in range(len(columns))]
     return ContributionMatrix(
         dimension=dimension,
-        filters=_filters(scope),
+        filters=_filters(asked),
         columns=columns,
         rows=rows,
         column_totals=column_totals,
