@@ -24,9 +24,6 @@ from fieldscope.dashboard.queries import Scope
 from fieldscope.observations.models import ObservationSession as S
 from fieldscope.studies.models import Site
 
-# Beyond this the calendar arithmetic could overflow `date`; count directly instead.
-_LAST_YEAR = 9000
-
 
 @dataclass(frozen=True)
 class Block:
@@ -74,8 +71,6 @@ def blocks(first: date, upto: date) -> list[Block]:
 def counts(session: Session, scope: Scope, by: str) -> list[tuple[Any, str, int]]:
     """As `queries.contribution_counts` for a scope with dates, from the derived counts
     (which the caller has brought up to date)."""
-    if any(d is not None and d.year >= _LAST_YEAR for d in (scope.date_from, scope.date_to)):
-        return queries.contribution_counts(session, scope, by)
     # Unbounded ends become the far ends of `date`, which `_block_rows` leaves open.
     first = scope.date_from or date.min
     upto = date.max if scope.date_to is None else scope.date_to + timedelta(days=1)
