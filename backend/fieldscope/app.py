@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 
 from fieldscope import __version__
+from fieldscope.checkpoint import Checkpointer
 from fieldscope.db import get_engine
 from fieldscope.errors import install_error_handlers
 from fieldscope.settings import get_settings
@@ -57,8 +58,16 @@ def settle_heap() -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    checkpointer = Checkpointer.start_for(
+        app.state.engine, get_settings().sqlite_checkpoint_seconds
+    )
+    app.state.checkpointer = checkpointer
     settle_heap()
-    yield
+    try:
+        yield
+    finally:
+        if checkpointer is not None:
+            checkpointer.stop()
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(
         default=30_000, description="How long a SQLite writer waits for the lock before failing."
     )
+    sqlite_checkpoint_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often the served app checkpoints SQLite's WAL in the background "
+        "(0: only SQLite's own checkpoints, at commit).",
+    )
 
 
 @lru_cache
