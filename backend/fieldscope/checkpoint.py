@@ -41,9 +41,15 @@ class Checkpointer:
         return checkpointer
 
     def checkpoint(self) -> None:
-        with self.engine.connect() as conn:
-            row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
-        self.frames_checkpointed += max(int(row[2]), 0)
+        # The driver's connection in autocommit: no BEGIN around the checkpoint.
+        conn = self.engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            _busy, _frames, done = cur.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            cur.close()
+        finally:
+            conn.close()
+        self.frames_checkpointed += max(int(done), 0)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
         default=1.0,
         ge=0,
         description="How often the served app checkpoints SQLite's WAL in the background "
-        "(0: only SQLite's own checkpoints, at commit).",
+        "(0: only SQLite's own, in the commit that takes it past 10,000 pages).",
     )
 
 
