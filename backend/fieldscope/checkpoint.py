@@ -24,7 +24,7 @@ class Checkpointer:
     def __init__(self, engine: Engine, every_seconds: float) -> None:
         self.engine = engine
         self.every = every_seconds
-        self.frames_checkpointed = 0  # since start, for tests and curiosity
+        self.frames_checkpointed = 0  # WAL frames in the database file after the last round
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
@@ -49,7 +49,7 @@ class Checkpointer:
             cur.close()
         finally:
             conn.close()
-        self.frames_checkpointed += max(int(done), 0)
+        self.frames_checkpointed = max(int(done), 0)  # SQLite counts the whole WAL, not new
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):

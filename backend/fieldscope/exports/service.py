@@ -128,11 +128,11 @@ def resolve_filters(
     """Turn codes into ids; an unknown code is a 422 naming it, never an empty export."""
     # The API's dates are `Day`s already; the CLI's are checked here.
     for name, day in (("date_from", date_from), ("date_to", date_to)):
-        try:
-            if day is not None:
+        if day is not None:
+            try:
                 day_in_range(day)
-        except ValueError as exc:
-            raise invalid(f"{name}: {exc}", field=name) from None
+            except ValueError as exc:
+                raise invalid(f"{name}: {exc}", field=name) from None
     if date_from and date_to and date_from > date_to:
         raise invalid(f"date_from ({date_from}) is after date_to ({date_to}).", field="date_from")
     site_codes = tuple(dict.fromkeys(s.strip() for s in sites if s.strip()))
