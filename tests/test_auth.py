@@ -66,6 +66,20 @@ def test_expired_token_is_refused(client: TestClient, engine: Engine, world: Wor
     assert res.json()["code"] == "invalid_token"
 
 
+def test_a_deactivated_accounts_live_token_is_refused(
+    client: TestClient, engine: Engine, world: World
+) -> None:
+    assert client.get("/api/v1/auth/me", headers=world.pi.headers).status_code == 200
+    with transaction(engine) as s:
+        user = s.get(User, _token_row(engine, world.pi.headers).user_id)
+        assert user is not None
+        user.is_active = False
+        s.add(user)
+    res = client.get("/api/v1/auth/me", headers=world.pi.headers)
+    assert res.status_code == 401
+    assert res.json()["code"] == "invalid_token"
+
+
 def test_token_valid_through_a_week_offline_and_slides(
     client: TestClient, engine: Engine, world: World
 ) -> None:

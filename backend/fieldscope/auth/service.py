@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fieldscope.auth.models import DeviceToken, Membership, Role, SetupToken, User
 from fieldscope.common.models import utcnow
@@ -102,12 +102,16 @@ def resolve_token(session: Session, token: str) -> tuple[User, DeviceToken]:
         "Your sign-in has ended; please sign in again.",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    row = session.exec(select(DeviceToken).where(DeviceToken.token_hash == sha256(token))).first()
-    now = utcnow()
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    # One query for both rows: every authenticated request starts here.
+    found = session.exec(
+        select(DeviceToken, User)
+        .join(User, col(User.id) == DeviceToken.user_id)
+        .where(DeviceToken.token_hash == sha256(token))
+    ).first()
+    if found is None:
         raise unauthorised
-    user = session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= utcnow() or not user.is_active:
         raise unauthorised
     return user, row
 

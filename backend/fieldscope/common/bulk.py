@@ -40,14 +40,32 @@ def executemany(conn: Connection, stmt: Insert, rows: Sequence[dict[str, Any]]) 
         conn.execute(stmt, list(rows))
         return
     sql, names, procs, positional = plan
-    pairs = tuple(zip(names, procs, strict=True))
+    columns = [_column([row[n] for row in rows], p) for n, p in zip(names, procs, strict=True)]
     if positional:
-        params: list[Any] = [
-            tuple(row[n] if p is None else p(row[n]) for n, p in pairs) for row in rows
-        ]
+        params: list[Any] = list(zip(*columns, strict=True))
     else:
-        params = [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
+        params = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     conn.exec_driver_sql(sql, params)
+
+
+def _column(values: list[Any], process: Processor) -> list[Any]:
+    """One column's values through its bind processor. A batch repeats the same objects
+    down a column (the push's `now`, a session's ids), so a value that `is` the one above
+    reuses its result: the processors are pure, and the values immutable or unchanged
+    during the call."""
+    if process is None:
+        return values
+    out: list[Any] = []
+    last: Any = _NOTHING
+    done: Any = None
+    for value in values:
+        if value is not last:
+            last, done = value, process(value)
+        out.append(done)
+    return out
+
+
+_NOTHING = object()
 
 
 def _plan(conn: Connection, stmt: Insert, keys: tuple[str, ...]) -> _Plan | None:
