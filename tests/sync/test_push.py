@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -13,12 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from fieldscope.audit.models import AuditEvent
+from fieldscope.auth.models import User
 from fieldscope.changes import set_actor
 from fieldscope.codebook.models import Code, CodebookVersion
 from fieldscope.common.models import new_id, utcnow
-from fieldscope.db import transaction
+from fieldscope.db import open_session, transaction
 from fieldscope.observations.models import FieldNote, Intervention
 from fieldscope.sync.models import AppliedMutation, ChangeLogEntry, SyncClient
+from fieldscope.sync.service import bind_client
 from tests.factories import World
 from tests.sync.helpers import (
     Device,
@@ -220,6 +223,40 @@ def test_another_users_client_is_refused(client: TestClient, world: World, engin
 
 
 # --- outcomes --------------------------------------------------------------------------------
+
+
+def test_racing_first_pushes_of_one_client_register_it_once(engine: Engine, world: World) -> None:
+    """A device's first push and its retry, on two connections: the second waits for the
+    first to commit, then sees its last_seq (so its batch replays instead of applying)."""
+    client_id = uuid.uuid4()
+    first = open_session(engine, write=True)
+    user = first.get(User, world.fw.user_id)
+    assert user is not None
+    row = bind_client(first, client_id, user, utcnow())
+    row.last_seq = 1
+    first.add(row)
+    first.flush()
+    seen: dict[str, Any] = {}
+
+    def second() -> None:
+        other = open_session(engine, write=True)
+        try:
+            seen["last_seq"] = bind_client(other, client_id, user, utcnow()).last_seq
+            other.commit()
+        except BaseException as exc:
+            seen["error"] = exc
+        finally:
+            other.close()
+
+    racer = threading.Thread(target=second, daemon=True)
+    racer.start()
+    racer.join(0.5)
+    assert racer.is_alive(), seen  # held back by the first push's transaction
+    first.commit()
+    first.close()
+    racer.join(30)
+    assert seen == {"last_seq": 1}
+    assert count(engine, SyncClient, SyncClient.client_id == client_id) == 1
 
 
 def test_bad_mutation_mid_batch_is_rejected_and_the_rest_applies(

@@ -54,27 +54,28 @@ def bind_client(session: Session, client_id: uuid.UUID, user: User, now: datetim
     """The client row, created and bound to `user` on first push, locked to commit.
 
     The lock serialises two pushes of one client (a retry racing its original), so the
-    second sees the first's last_seq and replays instead of applying twice.
+    second sees the first's last_seq and replays instead of applying twice. A known client
+    (every push but its first) costs one locking read; a new one is inserted first, and of
+    two first pushes racing, the second's insert waits for the first and does nothing.
     """
-    dialect_insert = sqlite_insert if is_sqlite(session.connection()) else pg_insert
-    session.execute(
-        dialect_insert(_CLIENTS)
-        .values(
-            client_id=client_id,
-            user_id=user.id,
-            last_seq=0,
-            created_at=now,
-            user_agent="",
-            rebase_pending=False,
+    client = _locked_client(session, client_id)
+    if client is None:
+        dialect_insert = sqlite_insert if is_sqlite(session.connection()) else pg_insert
+        session.execute(
+            dialect_insert(_CLIENTS)
+            .values(
+                client_id=client_id,
+                user_id=user.id,
+                last_seq=0,
+                created_at=now,
+                user_agent="",
+                rebase_pending=False,
+            )
+            .on_conflict_do_nothing(index_elements=["client_id"])
         )
-        .on_conflict_do_nothing(index_elements=["client_id"])
-    )
-    client = session.exec(
-        select(SyncClient)
-        .where(SyncClient.client_id == client_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+        client = _locked_client(session, client_id)  # inserted above, or by the push waited for
+        if client is None:
+            raise RuntimeError(f"sync client {client_id} vanished while being registered")
     if client.user_id != user.id:
         raise AppError(
             409,
@@ -83,6 +84,15 @@ def bind_client(session: Session, client_id: uuid.UUID, user: User, now: datetim
             "send its changes; nothing was applied.",
         )
     return client
+
+
+def _locked_client(session: Session, client_id: uuid.UUID) -> SyncClient | None:
+    return session.exec(
+        select(SyncClient)
+        .where(SyncClient.client_id == client_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
 
 
 def _seq_conflict(m: Mutation, detail: str) -> AppError:
