@@ -126,20 +126,26 @@ class Device:
     cursor: int = 0
     epoch: str | None = None
     offline_for: int = 0  # steps left in an offline spell
+    creates: set[str] = field(default_factory=set)  # mutation ids that created a record
 
     @property
     def online(self) -> bool:
         return self.offline_for == 0
 
     def local(self) -> dict[Key, dict[str, Any]]:
-        """What the device shows: pulled copies with its unsent changes on top."""
+        """What the device shows: pulled copies with its unsent changes on top.
+
+        An unsent edit of a record the device no longer holds (its create was refused, or
+        sent and not yet pulled back, or a reset dropped the copy) shows nothing: its
+        fields alone are not a record. It stays queued, and the server judges it.
+        """
         state = {k: dict(v) for k, v in self.view.items()}
         for m in self.pending:
             key = (m["entity"], m["record_id"])
             if m["op"] == "delete":
                 if key in state:
                     state[key]["deleted_at"] = "pending"
-            else:
+            elif key in state or m["mutation_id"] in self.creates:
                 state.setdefault(key, {"id": m["record_id"], "deleted_at": None})
                 state[key].update(m["fields"])
                 state[key]["deleted_at"] = None
@@ -208,6 +214,7 @@ class SyncModel(RuleBasedStateMachine):
     ) -> bool:
         dev.seq += 1
         known = dev.view.get((entity, record_id))
+        creates = op == "upsert" and (entity, record_id) not in dev.local()
         m = {
             "mutation_id": str(uuid.uuid4()),
             "client_seq": dev.seq,
@@ -219,6 +226,8 @@ class SyncModel(RuleBasedStateMachine):
             "device_time": iso(T0 + timedelta(seconds=dev.seq)),
         }
         dev.pending.append(m)
+        if creates:
+            dev.creates.add(m["mutation_id"])
         self.sent[m["mutation_id"]] = m
         note(f"{dev.name} queues #{dev.seq} {op} {entity} {record_id[-6:]} {fields}")
         return True
@@ -683,3 +692,27 @@ def test_sync_model(engine: Engine) -> None:
         ),
     )
     print(f"sync model on {engine.dialect.name}: {dict(STATS)}")
+
+
+def test_a_device_shows_no_record_made_of_an_edit_alone() -> None:
+    """The model's device view: an unsent edit of a record it does not hold (its create
+    was refused, or sent and not pulled back yet) is no record to pick for the next step;
+    its own unsent create is."""
+    dev = Device("tablet", "fw1", {})
+    create = {"mutation_id": "c", "entity": "observation_session", "op": "upsert"}
+    edit = {"mutation_id": "e", "entity": "observation_session", "op": "upsert"}
+    dev.pending = [
+        {**create, "record_id": "mine", "fields": {"meeting_id": "m", "started_at": "t"}},
+        {**edit, "record_id": "mine", "fields": {"ended_at": "u"}},
+        {**edit, "mutation_id": "e2", "record_id": "gone", "fields": {"ended_at": "u"}},
+    ]
+    dev.creates = {"c"}
+    assert dev.local() == {
+        ("observation_session", "mine"): {
+            "id": "mine",
+            "deleted_at": None,
+            "meeting_id": "m",
+            "started_at": "t",
+            "ended_at": "u",
+        }
+    }
