@@ -20,6 +20,7 @@ from sqlmodel import select as sm_select
 
 from fieldscope.auth.models import Membership, Role, User
 from fieldscope.common.models import utcnow
+from fieldscope.common.sql import id_text
 from fieldscope.studies.models import Study
 from fieldscope.sync.limits import PULL_PAGE_BYTES
 from fieldscope.sync.models import ChangeLogEntry
@@ -64,7 +65,7 @@ def _page_queries(
         _LOG.cursor,
         _LOG.entity,
         _LOG.op,
-        cast(_LOG.record_id, Text),
+        id_text(_LOG.record_id),
         _LOG.version,
         cast(_LOG.data, Text),
     )
@@ -112,9 +113,6 @@ def pull_page(
             has_more = True
             break
         cur, entity, op, record_id, version, data = row
-        if len(record_id) == 32:  # SQLite keeps UUIDs as bare hex
-            h = record_id
-            record_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
         item = (
             f'{{"cursor":{cur},"entity":"{entity}","op":"{op}",'
             f'"record_id":"{record_id}","version":{version},"data":{data}}}'
