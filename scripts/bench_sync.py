@@ -648,6 +648,16 @@ def _print_pull(backend: str, pull: dict[str, Any]) -> None:
         )
 
 
+_STEPS = {"ingest", "devices", "pull"}
+
+
+def _steps(value: str) -> set[str]:
+    steps = set(value.split(","))
+    if not steps <= _STEPS:
+        raise argparse.ArgumentTypeError(f"unknown step(s): {', '.join(sorted(steps - _STEPS))}")
+    return steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -657,8 +667,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="push/raw rounds per batch size")
     parser.add_argument(
         "--steps",
-        type=lambda v: set(v.split(",")),
-        default={"ingest", "devices", "pull"},
+        type=_steps,
+        default=_STEPS,
         help="comma-separated subset of ingest,devices,pull (default: all three)",
     )
     parser.add_argument("--devices", type=int, default=100)
